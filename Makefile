@@ -1,0 +1,59 @@
+# SSV: self-supervised viewpoint learning. `make help` lists targets and variables.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# The CPU build pinned for a reproducible install; GPU users pass their own, e.g.
+#   make install TORCH="torch==2.13.0 --index-url https://download.pytorch.org/whl/cu126"
+TORCH ?= torch==2.13.0
+CATEGORY ?= faces
+PROFILE ?=
+ARGS ?=
+STAMP := $(VENV)/.installed-stamp
+
+export NO_ALBUMENTATIONS_UPDATE := 1
+export PYTHONUNBUFFERED := 1
+
+.DEFAULT_GOAL := help
+.PHONY: help install test test-slow lint train data samples-grid clean
+
+help: ## List targets and variables
+	@echo "Targets:"
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+	@echo "Variables:"
+	@echo "  CATEGORY=$(CATEGORY)   object category: faces | cars | buses (experiments/<CATEGORY>.yaml)"
+	@echo "  PROFILE=$(PROFILE)     paper (128 px, recipe widths) | small (64 px); empty: small on CPU, paper on GPU"
+	@echo "  ARGS=\"k=v ...\"       OmegaConf dotlist overrides, e.g. ARGS=\"trainer.max_steps=100 data.batch_size=8\""
+	@echo "  TORCH=$(TORCH)  torch requirement installed first (choose your CUDA build here)"
+	@echo "  PYTHON=$(PYTHON)  interpreter used to create $(VENV)"
+
+$(STAMP): setup.cfg pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q $(TORCH)
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	@touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install the project (re-runs when setup.cfg changes)
+
+test: $(STAMP) ## Run the default test suite (fast; under ~15 min on 2 cores)
+	$(BIN)/python -m pytest
+
+test-slow: $(STAMP) ## Run only the slow checks
+	$(BIN)/python -m pytest -m slow
+
+lint: $(STAMP) ## Static checks (flake8, settings in setup.cfg)
+	$(BIN)/python -m flake8 src datamodules tests
+
+data: $(STAMP) ## Render the synthetic collection for CATEGORY (cached)
+	$(BIN)/python -m ssv.synthetic.cli --category $(CATEGORY) $(ARGS)
+
+samples-grid: $(STAMP) ## Regenerate docs/synthetic_samples.png for the README
+	$(BIN)/python -m ssv.synthetic.cli --grid docs/synthetic_samples.png
+
+train: $(STAMP) ## Train SSV on CATEGORY (synthetic data unless data.root is set)
+	$(BIN)/python -m ssv.train --category $(CATEGORY) $(if $(PROFILE),--profile $(PROFILE)) $(ARGS)
+
+clean: ## Remove caches (keeps .venv, data and runs)
+	rm -rf .pytest_cache build src/*.egg-info
+	find . -name __pycache__ -not -path './.venv/*' -prune -exec rm -rf {} +
