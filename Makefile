@@ -7,6 +7,7 @@ BIN := $(VENV)/bin
 #   make install TORCH="torch==2.13.0 --index-url https://download.pytorch.org/whl/cu126"
 TORCH ?= torch==2.13.0
 CATEGORY ?= faces
+CONFIG ?=
 PROFILE ?=
 ARGS ?=
 STAMP := $(VENV)/.installed-stamp
@@ -22,6 +23,7 @@ help: ## List targets and variables
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 	@echo "Variables:"
 	@echo "  CATEGORY=$(CATEGORY)   object category: faces | cars | buses (experiments/<CATEGORY>.yaml)"
+	@echo "  CONFIG=$(CONFIG)       an experiment file instead of CATEGORY, e.g. experiments/faces-no-imc.yaml"
 	@echo "  PROFILE=$(PROFILE)     paper (128 px, recipe widths) | small (64 px); empty: small on CPU, paper on GPU"
 	@echo "  ARGS=\"k=v ...\"       OmegaConf dotlist overrides, e.g. ARGS=\"trainer.max_steps=100 data.batch_size=8\""
 	@echo "  TORCH=$(TORCH)  torch requirement installed first (choose your CUDA build here)"
@@ -52,7 +54,7 @@ samples-grid: $(STAMP) ## Regenerate docs/synthetic_samples.png for the README
 	$(BIN)/python -m ssv.synthetic.cli --grid docs/synthetic_samples.png
 
 train: $(STAMP) ## Train SSV on CATEGORY (synthetic data unless data.root is set)
-	$(BIN)/python -m ssv.train --category $(CATEGORY) $(if $(PROFILE),--profile $(PROFILE)) $(ARGS)
+	$(BIN)/python -m ssv.train $(if $(CONFIG),--config $(CONFIG),--category $(CATEGORY)) $(if $(PROFILE),--profile $(PROFILE)) $(ARGS)
 
 clean: ## Remove caches (keeps .venv, data and runs)
 	rm -rf .pytest_cache build src/*.egg-info

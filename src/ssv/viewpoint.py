@@ -89,7 +89,8 @@ _QUADRANT_SIGNS = torch.tensor([[1.0, 1.0], [1.0, -1.0], [-1.0, 1.0], [-1.0, -1.
 
 def decode(magnitude_logits: torch.Tensor, sign_logits: torch.Tensor) -> torch.Tensor:
     """Angles ``[B, 3]`` from magnitude logits ``[B, 3, 2]`` and quadrant logits ``[B, 3, 4]``."""
-    abs_cos_sin = F.softmax(magnitude_logits.float(), dim=-1).sqrt()
+    # The clamp keeps the gradient of sqrt finite where a probability underflows to zero.
+    abs_cos_sin = F.softmax(magnitude_logits.float(), dim=-1).clamp_min(1e-12).sqrt()
     signs = _QUADRANT_SIGNS.to(abs_cos_sin.device)[sign_logits.argmax(dim=-1)]
     cos, sin = (abs_cos_sin * signs).unbind(-1)
     return torch.atan2(sin, cos)

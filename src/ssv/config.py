@@ -1,0 +1,228 @@
+"""Typed configuration: the schema, YAML inheritance, profiles and validation before training starts."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+log = logging.getLogger(__name__)
+
+EXPERIMENTS_DIR = Path(__file__).resolve().parents[2] / "experiments"
+PROFILES = ("paper", "small")
+INHERIT_KEY = "inherit"
+
+
+class ConfigError(ValueError):
+    """A configuration file or override is invalid; the message names the key or file at fault."""
+
+
+@dataclass
+class ViewRangeConfig:
+    """Half-widths (radians) of the uniform viewpoint distribution the generator samples from."""
+
+    azimuth: float = 1.4
+    elevation: float = 1.2
+    tilt: float = 0.75
+
+
+@dataclass
+class SyntheticConfig:
+    """The embedded procedurally rendered collection used when ``data.root`` is not set."""
+
+    num_train: int = 20000
+    num_test: int = 2000
+    seed: int = 0
+    cache_dir: str = "data/synthetic"
+    # Per-angle half-widths in radians; null means the category's default.
+    ranges: Optional[list[float]] = None
+
+
+@dataclass
+class DataConfig:
+    root: Optional[str] = None
+    synthetic: SyntheticConfig = field(default_factory=SyntheticConfig)
+    batch_size: int = 32
+    num_workers: int = 2
+    color_jitter: float = 0.0
+
+
+@dataclass
+class ModelConfig:
+    image_size: int = 128
+    width: float = 1.0
+    code_size: int = 64
+    mapping_layers: int = 8
+    rotation_sampling: str = "nearest"
+
+
+@dataclass
+class LossConfig:
+    """Weights of every loss term; 0 switches a term off."""
+
+    # WGAN critic loss in the V step and -D(S(z, v)) in the S step.
+    adversarial: float = 1.0
+    style: float = 0.8
+    view: float = 0.8
+    # Effective weight on (1 - cos): the release multiplies its 0.4 twice, so 0.16 reproduces it.
+    imc: float = 0.16
+    sym: float = 0.4
+    # The paper's ||z-hat(x) - z-hat(x_f)||^2 mirror-style term; off in the released recipe.
+    sym_style: float = 0.0
+    gen_flip: float = 0.5
+    gradient_penalty: float = 10.0
+    drift: float = 0.001
+
+
+@dataclass
+class ImcConfig:
+    features: str = "alexnet"
+    # "imagenet" (downloaded when reachable), a path to a state dict, or null for random weights.
+    weights: Optional[str] = "imagenet"
+
+
+@dataclass
+class OptimConfig:
+    lr: float = 5e-4
+    betas: list[float] = field(default_factory=lambda: [0.0, 0.99])
+    mapping_lr_mult: float = 0.01
+    ema_decay: float = 0.999
+
+
+@dataclass
+class TrainerConfig:
+    # Counted in SSV iterations (one V step + one S step); Lightning counts twice as many optimizer steps.
+    max_steps: int = 500000
+    accelerator: str = "auto"
+    devices: Any = "auto"
+    precision: str = "32-true"
+    log_every_n_steps: int = 50
+    sample_every_n_steps: int = 1000
+    checkpoint_every_n_steps: int = 5000
+    fast_dev_run: bool = False
+    seed: int = 0
+
+
+@dataclass
+class SSVConfig:
+    category: str = "faces"
+    profile: str = "paper"
+    run_name: Optional[str] = None
+    runs_dir: str = "runs"
+    views: ViewRangeConfig = field(default_factory=ViewRangeConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    imc: ImcConfig = field(default_factory=ImcConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+
+
+_CHOICES = {
+    "profile": PROFILES,
+    "model.rotation_sampling": ("nearest", "bilinear"),
+    "imc.features": ("alexnet", "encoder", "pixels"),
+}
+_POSITIVE = ("data.batch_size", "model.image_size", "model.code_size", "trainer.max_steps")
+
+
+def read_yaml(path: Path) -> DictConfig:
+    """Reads a config file, following its ``inherit:`` chain (paths relative to the file)."""
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        node = OmegaConf.load(path)
+    except Exception as error:  # yaml errors come in several types
+        raise ConfigError(f"{path}: not valid YAML ({error})") from error
+    parent = node.pop(INHERIT_KEY, None)
+    if parent is None:
+        return node
+    return OmegaConf.merge(read_yaml((path.parent / parent).resolve()), node)
+
+
+def experiment_path(name: str) -> Path:
+    """``experiments/<name>.yaml``; the error lists the available experiments."""
+    path = EXPERIMENTS_DIR / f"{name}.yaml"
+    if not path.is_file():
+        known = sorted(p.stem for p in EXPERIMENTS_DIR.glob("*.yaml"))
+        raise ConfigError(f"unknown category/experiment '{name}': no {path}. Known: {', '.join(known)}")
+    return path
+
+
+def default_profile() -> str:
+    import torch
+
+    if torch.cuda.is_available():
+        return "paper"
+    log.warning(
+        "No GPU found and no profile given: using the 'small' profile (64 px, reduced widths). "
+        "Pass PROFILE=paper (--profile paper) to force the paper's recipe."
+    )
+    return "small"
+
+
+def _merge(base: DictConfig, layer: DictConfig, source: str) -> DictConfig:
+    try:
+        return OmegaConf.merge(base, layer)
+    except OmegaConfBaseException as error:
+        key = getattr(error, "full_key", None) or "?"
+        raise ConfigError(f"{source}: bad config key '{key}': {error.msg if hasattr(error, 'msg') else error}") \
+            from None
+
+
+def load_config(
+    config_path: Path | str,
+    overrides: list[str] | tuple[str, ...] = (),
+    profile: str | None = None,
+) -> DictConfig:
+    """Schema <- experiment file (with inheritance) <- profile <- dotlist overrides, validated."""
+    config_path = Path(config_path)
+    config = OmegaConf.structured(SSVConfig)
+    config = _merge(config, read_yaml(config_path), str(config_path))
+    profile = profile or default_profile()
+    if profile not in PROFILES:
+        raise ConfigError(f"bad config key 'profile': '{profile}' is not one of {', '.join(PROFILES)}")
+    profile_path = EXPERIMENTS_DIR / "profiles" / f"{profile}.yaml"
+    config = _merge(config, read_yaml(profile_path), str(profile_path))
+    config.profile = profile
+    try:
+        dotlist = OmegaConf.from_dotlist(list(overrides))
+    except Exception as error:
+        raise ConfigError(f"bad override in {list(overrides)}: {error}") from None
+    config = _merge(config, dotlist, "command line")
+    validate(config)
+    return config
+
+
+def validate(config: DictConfig) -> None:
+    """Checks values the type system cannot express."""
+    for key, choices in _CHOICES.items():
+        value = OmegaConf.select(config, key)
+        if value not in choices:
+            raise ConfigError(f"bad config key '{key}': '{value}' is not one of {', '.join(choices)}")
+    for key in _POSITIVE:
+        if OmegaConf.select(config, key) <= 0:
+            raise ConfigError(f"bad config key '{key}': must be positive")
+    size = config.model.image_size
+    if size < 32 or size & (size - 1):
+        raise ConfigError(f"bad config key 'model.image_size': {size} is not a power of two >= 32")
+    if len(config.optim.betas) != 2:
+        raise ConfigError("bad config key 'optim.betas': needs two values")
+    weights = OmegaConf.to_container(config.loss)
+    negative = [name for name, value in weights.items() if value < 0]
+    if negative:
+        raise ConfigError(f"bad config key 'loss.{negative[0]}': loss weights must be >= 0")
+
+
+def to_container(config: DictConfig) -> dict:
+    """Plain dict for checkpoints (a DictConfig breaks torch's weights_only loading)."""
+    return OmegaConf.to_container(config, resolve=True)
+
+
+def from_container(data: dict) -> DictConfig:
+    """Re-validates a stored config against the schema."""
+    return _merge(OmegaConf.structured(SSVConfig), OmegaConf.create(data), "stored config")

@@ -1,0 +1,253 @@
+"""The SSV LightningModule: synthesis network S, viewpoint network V (also the critic), EMA copy of S."""
+
+from __future__ import annotations
+
+import copy
+import logging
+from contextlib import contextmanager
+from typing import Callable
+
+import pytorch_lightning as pl
+import torch
+from torch import nn
+
+from ssv import losses
+from ssv.config import from_container
+from ssv.networks import SynthesisNetwork, ViewpointNetwork, ViewpointOutput, build_consistency_features
+from ssv.viewpoint import decode, encode, mirror_target, mirror_view, sample_views, viewpoint_loss
+
+log = logging.getLogger(__name__)
+
+SAMPLE_COUNT = 16
+SWEEP_STEPS = 8
+
+
+@contextmanager
+def frozen(module: nn.Module):
+    """Gradients flow through ``module`` to its inputs but not into its parameters."""
+    flags = [p.requires_grad for p in module.parameters()]
+    module.requires_grad_(False)
+    try:
+        yield module
+    finally:
+        for parameter, flag in zip(module.parameters(), flags):
+            parameter.requires_grad_(flag)
+
+
+class SSVModule(pl.LightningModule):
+    """Trains V and S alternately with manual optimisation (SPEC section 5)."""
+
+    def __init__(self, config: dict):
+        super().__init__()
+        self.automatic_optimization = False
+        self.save_hyperparameters()
+        self.config = from_container(config)
+        model = self.config.model
+        self.generator = SynthesisNetwork(
+            image_size=model.image_size,
+            code_size=model.code_size,
+            width=model.width,
+            mapping_layers=model.mapping_layers,
+            rotation_sampling=model.rotation_sampling,
+        )
+        self.viewpoint_net = ViewpointNetwork(image_size=model.image_size, code_size=model.code_size, width=model.width)
+        self.ema_generator = copy.deepcopy(self.generator).requires_grad_(False).eval()
+        self.consistency_features = self._build_consistency_features()
+        views = self.config.views
+        self.register_buffer("view_ranges", torch.tensor([views.azimuth, views.elevation, views.tilt]), persistent=False)
+        fixed = torch.Generator().manual_seed(self.config.trainer.seed)
+        self.register_buffer("fixed_codes", self._codes(SAMPLE_COUNT, fixed))
+        self.register_buffer("fixed_views", sample_views(SAMPLE_COUNT, self.view_ranges, generator=fixed))
+
+    def _build_consistency_features(self) -> nn.Module | None:
+        if self.config.loss.imc == 0 or self.config.imc.features == "encoder":
+            return None
+        return build_consistency_features(self.config.imc.features, self.config.imc.weights)
+
+    # ----------------------------------------------------------------------------------------------- sampling
+    def _codes(self, count: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        code_size = self.config.model.code_size
+        device = generator.device if generator is not None else None
+        return torch.rand(count, 2 * code_size, generator=generator, device=device) * 2.0 - 1.0
+
+    def sample_latents(self, count: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Style codes z ~ U(-1, 1) and viewpoints uniform in the configured ranges."""
+        codes = self._codes(count).to(self.device)
+        return codes, sample_views(count, self.view_ranges, device=self.device)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """Predicted viewpoints ``[B, 3]`` (radians) of images in [-1, 1]."""
+        output = self.viewpoint_net(images)
+        return decode(output.magnitude_logits, output.sign_logits)
+
+    # ----------------------------------------------------------------------------------------------- training
+    def configure_optimizers(self):
+        optim = self.config.optim
+        betas = tuple(optim.betas)
+        mapping = list(self.generator.mapping.parameters())
+        mapping_ids = {id(p) for p in mapping}
+        synthesis = [p for p in self.generator.parameters() if id(p) not in mapping_ids]
+        viewpoint_optimizer = torch.optim.Adam(self.viewpoint_net.parameters(), lr=optim.lr, betas=betas)
+        synthesis_optimizer = torch.optim.Adam(
+            [{"params": synthesis}, {"params": mapping, "lr": optim.lr * optim.mapping_lr_mult}],
+            lr=optim.lr,
+            betas=betas,
+        )
+        return [viewpoint_optimizer, synthesis_optimizer]
+
+    def training_step(self, batch: dict, batch_idx: int) -> None:
+        viewpoint_optimizer, synthesis_optimizer = self.optimizers()
+        viewpoint_terms = self._optimise(viewpoint_optimizer, lambda: self.viewpoint_step_terms(batch))
+        synthesis_terms = self._optimise(
+            synthesis_optimizer, lambda: self.synthesis_step_terms(batch["image"].shape[0])
+        )
+        self.update_ema()
+        logged = {f"v/{name}": value for name, value in viewpoint_terms.items()}
+        logged.update({f"s/{name}": value for name, value in synthesis_terms.items()})
+        self.log_dict(logged, on_step=True, prog_bar=False)
+        self.log("iteration", float(self.iteration), on_step=True)
+        self.log_dict(
+            {"loss_v": logged["v/total"], "loss_s": logged["s/total"], "wgan_gap": logged["v/wgan_gap"]},
+            prog_bar=True,
+            on_step=True,
+        )
+
+    @property
+    def iteration(self) -> int:
+        """SSV iterations done; Lightning's global_step counts both optimizers' steps."""
+        return self.global_step // 2
+
+    def _optimise(self, optimizer, compute_terms: Callable[[], dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+        """One step of one network: the other network's parameters get no gradients."""
+        self.toggle_optimizer(optimizer)
+        terms = compute_terms()
+        total = self.weighted_total(terms)
+        optimizer.zero_grad(set_to_none=True)
+        self.manual_backward(total)
+        optimizer.step()
+        self.untoggle_optimizer(optimizer)
+        logged = {name: value.detach() for name, value in terms.items()}
+        logged["total"] = total.detach()
+        return logged
+
+    def loss_weight(self, term: str) -> float:
+        return 1.0 if term == "wgan_gap" else float(self.config.loss[_WEIGHT_OF_TERM[term]])
+
+    def weighted_total(self, terms: dict[str, torch.Tensor]) -> torch.Tensor:
+        weighted = [self.loss_weight(name) * value for name, value in terms.items() if name != "wgan_gap"]
+        return torch.stack(weighted).sum()
+
+    def enabled(self, term: str) -> bool:
+        return self.loss_weight(term) > 0
+
+    def viewpoint_step_terms(self, batch: dict) -> dict[str, torch.Tensor]:
+        """Step 1 of SPEC section 5: the losses that train V, with S frozen."""
+        real, mirror = batch["image"], batch["mirror"]
+        codes, views = self.sample_latents(real.shape[0])
+        with torch.no_grad():
+            fake = self.generator(codes, views)
+        real_out = self.viewpoint_net(real)
+        fake_out = self.viewpoint_net(fake)
+        terms = {"wgan_gap": (real_out.score.mean() - fake_out.score.mean()).detach()}
+        if self.enabled("critic"):
+            terms["critic"] = losses.critic_loss(real_out.score, fake_out.score)
+        if self.enabled("drift"):
+            terms["drift"] = losses.drift_loss(real_out.score)
+        if self.enabled("gradient_penalty"):
+            terms["gradient_penalty"] = losses.gradient_penalty(lambda x: self.viewpoint_net(x).score, real, fake)
+        terms.update(self._reconstruction_terms(fake_out, codes, views))
+        if self.enabled("sym") or self.enabled("sym_style"):
+            terms.update(self._symmetry_terms(real_out, self.viewpoint_net(mirror)))
+        if self.enabled("imc"):
+            terms["imc"] = self._image_consistency(real, real_out)
+        return terms
+
+    def synthesis_step_terms(self, batch_size: int) -> dict[str, torch.Tensor]:
+        """Step 2 of SPEC section 5: the losses that train S, with V frozen."""
+        codes_a, views_a = self.sample_latents(batch_size)
+        codes_b, views_b = self.sample_latents(batch_size)
+        # Pairs sharing a style (a, a) and pairs sharing a viewpoint (a, b): 3B images.
+        codes = torch.cat([codes_a, codes_a, codes_b])
+        views = torch.cat([views_a, views_b, views_a])
+        images = self.generator(codes, views)
+        output = self.viewpoint_net(images)
+        terms = {}
+        if self.enabled("adversarial"):
+            terms["adversarial"] = losses.generator_adversarial_loss(output.score)
+        terms.update(self._reconstruction_terms(output, codes, views))
+        if self.enabled("gen_flip"):
+            mirrored = self.generator(codes_a, mirror_view(views_a))
+            terms["gen_flip"] = losses.generator_flip_loss(mirrored, images[:batch_size])
+        return terms
+
+    def _reconstruction_terms(
+        self, output: ViewpointOutput, codes: torch.Tensor, views: torch.Tensor
+    ) -> dict[str, torch.Tensor]:
+        """Generative consistency: V recovers the style and viewpoint S was given."""
+        terms = {}
+        if self.enabled("style"):
+            terms["style"] = losses.style_reconstruction_loss(output.style, codes)
+        if self.enabled("view"):
+            terms["view"] = viewpoint_loss(output.magnitude_logits, output.sign_logits, encode(views))
+        return terms
+
+    def _symmetry_terms(self, real_out: ViewpointOutput, mirror_out: ViewpointOutput) -> dict[str, torch.Tensor]:
+        terms = {}
+        if self.enabled("sym"):
+            target = mirror_target(real_out.magnitude_logits, real_out.sign_logits)
+            terms["sym"] = viewpoint_loss(mirror_out.magnitude_logits, mirror_out.sign_logits, target)
+        if self.enabled("sym_style"):
+            terms["sym_style"] = losses.style_reconstruction_loss(mirror_out.style, real_out.style)
+        return terms
+
+    def _image_consistency(self, real: torch.Tensor, real_out: ViewpointOutput) -> torch.Tensor:
+        """L_imc: S re-renders the image from V's style and viewpoint; compare features."""
+        views = decode(real_out.magnitude_logits, real_out.sign_logits)
+        reconstruction = self.generator(real_out.style, views)
+        if self.consistency_features is None:  # "encoder": V's own trunk, as a fixed feature extractor
+            with frozen(self.viewpoint_net):
+                return losses.image_consistency_loss(
+                    self.viewpoint_net.trunk(real).detach(), self.viewpoint_net.trunk(reconstruction)
+                )
+        with torch.no_grad():
+            real_features = self.consistency_features(real)
+        return losses.image_consistency_loss(real_features, self.consistency_features(reconstruction))
+
+    @torch.no_grad()
+    def update_ema(self) -> None:
+        """EMA of S: ema <- ema + (1 - decay) * (S - ema); buffers are copied."""
+        weight = 1.0 - self.config.optim.ema_decay
+        for ema_parameter, parameter in zip(self.ema_generator.parameters(), self.generator.parameters()):
+            ema_parameter.lerp_(parameter, weight)
+        for ema_buffer, buffer in zip(self.ema_generator.buffers(), self.generator.buffers()):
+            ema_buffer.copy_(buffer)
+
+    # ----------------------------------------------------------------------------------------------- samples
+    @torch.no_grad()
+    def sample_images(self) -> torch.Tensor:
+        """EMA generator on fixed styles and viewpoints, ``[SAMPLE_COUNT, 3, S, S]``."""
+        return self.ema_generator(self.fixed_codes, self.fixed_views)
+
+    @torch.no_grad()
+    def viewpoint_sweep(self) -> torch.Tensor:
+        """One fixed style; rows vary azimuth, elevation, tilt across their ranges: ``[3 * SWEEP_STEPS, 3, S, S]``."""
+        steps = torch.linspace(-1.0, 1.0, SWEEP_STEPS, device=self.device)
+        views = torch.zeros(3, SWEEP_STEPS, 3, device=self.device)
+        for angle in range(3):
+            views[angle, :, angle] = steps * self.view_ranges[angle]
+        codes = self.fixed_codes[:1].expand(3 * SWEEP_STEPS, -1)
+        return self.ema_generator(codes, views.flatten(0, 1))
+
+
+_WEIGHT_OF_TERM = {
+    "critic": "adversarial",
+    "adversarial": "adversarial",
+    "drift": "drift",
+    "gradient_penalty": "gradient_penalty",
+    "style": "style",
+    "view": "view",
+    "sym": "sym",
+    "sym_style": "sym_style",
+    "imc": "imc",
+    "gen_flip": "gen_flip",
+}

@@ -1,0 +1,93 @@
+from pathlib import Path
+
+import pytest
+from omegaconf import OmegaConf
+
+from ssv.config import EXPERIMENTS_DIR, ConfigError, experiment_path, from_container, load_config, to_container
+
+
+def faces(*overrides, profile="paper"):
+    return load_config(experiment_path("faces"), list(overrides), profile=profile)
+
+
+def test_faces_config_holds_the_recipe():
+    config = faces()
+    assert (config.loss.style, config.loss.view, config.loss.imc, config.loss.sym) == (0.8, 0.8, 0.16, 0.4)
+    assert (config.views.azimuth, config.views.elevation, config.views.tilt) == (1.4, 1.2, 0.75)
+    assert config.optim.lr == 5e-4 and list(config.optim.betas) == [0.0, 0.99]
+    assert config.optim.mapping_lr_mult == 0.01 and config.optim.ema_decay == 0.999
+    assert config.model.image_size == 128 and config.model.code_size == 64 and config.model.width == 1.0
+
+
+@pytest.mark.parametrize("path", sorted(EXPERIMENTS_DIR.glob("*.yaml")), ids=lambda p: p.stem)
+def test_every_experiment_file_loads(path: Path):
+    config = load_config(path, profile="small")
+    assert config.category in ("faces", "cars", "buses")
+
+
+def test_ablations_inherit_and_switch_terms_off():
+    no_imc = load_config(experiment_path("faces-no-imc"), profile="paper")
+    no_sym_imc = load_config(experiment_path("faces-no-sym-imc"), profile="paper")
+    assert no_imc.loss.imc == 0 and no_imc.loss.sym == 0.4 and no_imc.category == "faces"
+    assert no_sym_imc.loss.imc == 0 and no_sym_imc.loss.sym == 0
+    cars = load_config(experiment_path("cars-no-sym-imc"), profile="paper")
+    assert cars.category == "cars" and cars.views.azimuth > 3.0
+
+
+def test_small_profile_shrinks_the_model_and_overrides_win():
+    small = faces(profile="small")
+    assert small.profile == "small" and small.model.image_size == 64 and small.model.width < 1
+    assert faces("model.image_size=32", profile="small").model.image_size == 32
+
+
+def test_default_profile_on_cpu_is_small_and_says_so(caplog):
+    config = load_config(experiment_path("faces"))
+    assert config.profile == "small"
+    assert "small" in caplog.text and "PROFILE=paper" in caplog.text
+
+
+def test_unknown_key_fails_naming_it():
+    with pytest.raises(ConfigError, match="loss.imcc"):
+        faces("loss.imcc=0.1")
+
+
+def test_ill_typed_value_fails_naming_it():
+    with pytest.raises(ConfigError, match="data.batch_size"):
+        faces("data.batch_size=many")
+
+
+@pytest.mark.parametrize(
+    "override, key",
+    [
+        ("imc.features=vgg", "imc.features"),
+        ("model.rotation_sampling=cubic", "model.rotation_sampling"),
+        ("model.image_size=100", "model.image_size"),
+        ("loss.sym=-1", "loss.sym"),
+        ("data.batch_size=0", "data.batch_size"),
+    ],
+)
+def test_bad_values_fail_naming_the_key(override, key):
+    with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+        faces(override)
+
+
+def test_unknown_key_in_a_file_names_the_file(tmp_path):
+    path = tmp_path / "mine.yaml"
+    path.write_text(f"inherit: {experiment_path('faces')}\nmodel: {{depth: 3}}\n")
+    with pytest.raises(ConfigError, match=r"mine\.yaml.*model\.depth"):
+        load_config(path, profile="paper")
+
+
+def test_unknown_experiment_lists_the_known_ones():
+    with pytest.raises(ConfigError, match="faces"):
+        experiment_path("horses")
+
+
+def test_container_round_trip_is_plain_and_validated():
+    config = faces()
+    container = to_container(config)
+    assert isinstance(container, dict) and not OmegaConf.is_config(container)
+    assert from_container(container) == config
+    container["loss"]["bogus"] = 1
+    with pytest.raises(ConfigError, match="loss.bogus"):
+        from_container(container)
