@@ -122,9 +122,10 @@ class SSVModule(pl.LightningModule):
         self.toggle_optimizer(optimizer)
         terms = compute_terms()
         total = self.weighted_total(terms)
-        optimizer.zero_grad(set_to_none=True)
-        self.manual_backward(total)
-        optimizer.step()
+        if total.requires_grad:  # False only when every term of this step is switched off
+            optimizer.zero_grad(set_to_none=True)
+            self.manual_backward(total)
+            optimizer.step()
         self.untoggle_optimizer(optimizer)
         logged = {name: value.detach() for name, value in terms.items()}
         logged["total"] = total.detach()
@@ -135,7 +136,7 @@ class SSVModule(pl.LightningModule):
 
     def weighted_total(self, terms: dict[str, torch.Tensor]) -> torch.Tensor:
         weighted = [self.loss_weight(name) * value for name, value in terms.items() if name != "wgan_gap"]
-        return torch.stack(weighted).sum()
+        return sum(weighted, torch.zeros((), device=self.device))
 
     def enabled(self, term: str) -> bool:
         return self.loss_weight(term) > 0

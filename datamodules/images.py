@@ -1,0 +1,244 @@
+"""Unlabeled image collections for SSV: any folder tree of images, or a rendered synthetic collection.
+
+Each training sample is ``{"image": x, "mirror": flip(x)}`` in [-1, 1]; the horizontally mirrored copy feeds
+the symmetry constraint. Augmentation is photometric only: a geometric one would change the viewpoint.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from pathlib import Path
+
+import albumentations as A
+import cv2
+import numpy as np
+import pytorch_lightning as pl
+import torch
+from albumentations.pytorch import ToTensorV2
+from torch.utils.data import DataLoader, Dataset, default_collate, get_worker_info
+
+logger = logging.getLogger(__name__)
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp")
+MAX_HUE_JITTER = 0.05
+SKIPPED_NAMES_IN_SUMMARY = 5
+
+
+def list_images(root: str | Path) -> list[Path]:
+    """All image files under ``root`` (recursive, extension case-insensitive), sorted."""
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"Image folder {root} does not exist or is not a directory")
+    files = sorted(path for path in root.rglob("*") if _is_image_file(path))
+    if not files:
+        raise ValueError(f"No images ({', '.join(IMAGE_EXTENSIONS)}) found under {root}")
+    return files
+
+
+def _is_image_file(path: Path) -> bool:
+    return path.suffix.lower() in IMAGE_EXTENSIONS and path.is_file()
+
+
+def build_transform(image_size: int, color_jitter: float = 0.0) -> A.Compose:
+    """Resize the shorter side to ``image_size``, center-crop, optionally jitter colours, map to [-1, 1]."""
+    steps = [
+        A.SmallestMaxSize(max_size=image_size, area_for_downscale="image"),
+        A.CenterCrop(height=image_size, width=image_size),
+    ]
+    if color_jitter > 0:
+        steps.append(
+            A.ColorJitter(
+                brightness=color_jitter,
+                contrast=color_jitter,
+                saturation=color_jitter,
+                hue=min(color_jitter, MAX_HUE_JITTER),
+                p=1.0,
+            )
+        )
+    steps += [A.Normalize(mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5), max_pixel_value=255.0), ToTensorV2()]
+    return A.Compose(steps)
+
+
+def read_rgb(path: Path) -> np.ndarray | None:
+    """Decode an image file as uint8 RGB (grayscale and alpha converted); None if corrupt or unreadable."""
+    try:
+        # Decoding from memory makes OpenCV reject a truncated JPEG; cv2.imread would pad it with grey rows.
+        data = np.frombuffer(path.read_bytes(), dtype=np.uint8)
+        image = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    except (OSError, cv2.error):
+        return None
+    return None if image is None else cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+class UnlabeledImageDataset(Dataset):
+    """Images and their horizontal mirrors; corrupt files yield None and are counted across processes."""
+
+    def __init__(self, files: list[Path], transform):
+        self.files = list(files)
+        self.transform = transform
+        # Shared memory so that flags set in DataLoader worker processes are visible to the main process.
+        self._corrupt = torch.zeros(len(self.files), dtype=torch.bool).share_memory_()
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor] | None:
+        path = self.files[index]
+        image = read_rgb(path)
+        if image is None:
+            self._mark_corrupt(index)
+            return None
+        tensor = self.transform(image=image)["image"]
+        return {"image": tensor, "mirror": torch.flip(tensor, dims=[-1])}
+
+    @property
+    def skipped_files(self) -> int:
+        """How many distinct files were found corrupt so far, in any process."""
+        return int(self._corrupt.sum())
+
+    @property
+    def corrupt_files(self) -> list[Path]:
+        """The files found corrupt so far, in any process."""
+        return [self.files[index] for index in torch.nonzero(self._corrupt).flatten().tolist()]
+
+    def _mark_corrupt(self, index: int) -> None:
+        if not self._corrupt[index]:
+            logger.warning("Skipping corrupt or unreadable image %s", self.files[index])
+            self._corrupt[index] = True
+
+
+def collate_skipping_corrupt(items: list[dict | None]) -> dict | None:
+    """Default-collate the readable items; None when every item of the batch was corrupt."""
+    readable = [item for item in items if item is not None]
+    return default_collate(readable) if readable else None
+
+
+def seed_worker_augmentations(worker_id: int) -> None:
+    """``worker_init_fn``: reseed the worker's augmentations, numpy and random from torch's per-worker seed.
+
+    Workers start from copies of one RNG state (albumentations keeps its own), so they would otherwise draw
+    identical augmentations.
+    """
+    info = get_worker_info()
+    seed = info.seed % 2**32
+    np.random.seed(seed)
+    random.seed(seed)
+    info.dataset.transform.set_random_seed(seed)
+
+
+class CorruptSkippingDataLoader(DataLoader):
+    """DataLoader that drops all-corrupt batches and logs a summary of skipped files after each epoch."""
+
+    def __iter__(self):
+        for batch in super().__iter__():
+            if batch is not None:
+                yield batch
+        _warn_skipped_summary(self.dataset)
+
+
+def _warn_skipped_summary(dataset: UnlabeledImageDataset) -> None:
+    corrupt = dataset.corrupt_files
+    if corrupt:
+        names = ", ".join(str(path) for path in corrupt[:SKIPPED_NAMES_IN_SUMMARY])
+        more = "" if len(corrupt) <= SKIPPED_NAMES_IN_SUMMARY else ", ..."
+        logger.warning(
+            "Skipped %d of %d images as corrupt or unreadable: %s%s", len(corrupt), len(dataset), names, more
+        )
+
+
+class UnlabeledImageDataModule(pl.LightningDataModule):
+    """Trains on every image under ``root``, or on the train split of a rendered synthetic collection.
+
+    ``synthetic`` holds the keyword arguments of ``ssv.synthetic.ensure_rendered``; only ``train/images`` of
+    the collection it returns is used, so its labels never reach training.
+    """
+
+    def __init__(
+        self,
+        root: str | None = None,
+        *,
+        synthetic: dict | None = None,
+        image_size: int = 128,
+        batch_size: int = 32,
+        num_workers: int = 2,
+        color_jitter: float = 0.0,
+        seed: int = 0,
+        drop_last: bool = True,
+        pin_memory: bool = False,
+    ):
+        super().__init__()
+        if (root is None) == (synthetic is None):
+            raise ValueError("Give exactly one of root (image folder) or synthetic (ensure_rendered kwargs)")
+        self.root = None if root is None else Path(root)
+        self.synthetic = None if synthetic is None else dict(synthetic)
+        self.image_size = image_size
+        self.batch_size = batch_size
+        self.num_workers = num_workers
+        self.color_jitter = color_jitter
+        self.seed = seed
+        self.drop_last = drop_last
+        self.pin_memory = pin_memory
+        self.train_dataset: UnlabeledImageDataset | None = None
+
+    def prepare_data(self) -> None:
+        if self.synthetic is not None:
+            self._render_synthetic()
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.train_dataset is not None:
+            return
+        root = self.image_root()
+        files = list_images(root)
+        self._check_enough_images(root, len(files))
+        transform = build_transform(self.image_size, self.color_jitter)
+        transform.set_random_seed(self.seed)
+        self.train_dataset = UnlabeledImageDataset(files, transform)
+
+    def image_root(self) -> Path:
+        """The folder the training images are read from."""
+        if self.root is not None:
+            return self.root
+        return self._render_synthetic() / "train" / "images"
+
+    def train_dataloader(self) -> CorruptSkippingDataLoader:
+        return CorruptSkippingDataLoader(
+            self._require_dataset(),
+            batch_size=self.batch_size,
+            shuffle=True,
+            generator=torch.Generator().manual_seed(self.seed),
+            drop_last=self.drop_last,
+            num_workers=self.num_workers,
+            persistent_workers=self.num_workers > 0,
+            pin_memory=self.pin_memory,
+            collate_fn=collate_skipping_corrupt,
+            worker_init_fn=seed_worker_augmentations,
+        )
+
+    @property
+    def num_images(self) -> int:
+        """Number of training image files (corrupt ones included); needs ``setup()``."""
+        return len(self._require_dataset())
+
+    @property
+    def skipped_files(self) -> int:
+        """Distinct corrupt files skipped so far, counted across all worker processes."""
+        return 0 if self.train_dataset is None else self.train_dataset.skipped_files
+
+    def _render_synthetic(self) -> Path:
+        # Imported here so that folder-only use skips the renderer (and so tests can monkeypatch it).
+        from ssv import synthetic
+
+        return Path(synthetic.ensure_rendered(**self.synthetic))
+
+    def _check_enough_images(self, root: Path, count: int) -> None:
+        if self.drop_last and count < self.batch_size:
+            raise ValueError(
+                f"{root} holds {count} images, fewer than batch_size={self.batch_size}: with drop_last=True "
+                "no batch would be produced. Lower the batch size or add images."
+            )
+
+    def _require_dataset(self) -> UnlabeledImageDataset:
+        if self.train_dataset is None:
+            raise RuntimeError("UnlabeledImageDataModule.setup() must be called first")
+        return self.train_dataset

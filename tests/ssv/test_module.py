@@ -1,0 +1,190 @@
+import copy
+
+import pytest
+import pytorch_lightning as pl
+import torch
+from torch.utils.data import DataLoader
+
+from ssv.config import experiment_path, load_config, to_container
+from ssv.module import SSVModule
+
+TINY = [
+    "model.image_size=64",
+    "model.width=0.125",
+    "model.code_size=8",
+    "model.mapping_layers=2",
+    "imc.weights=null",
+    "data.batch_size=2",
+]
+V_STEP_TERMS = ("adversarial", "drift", "gradient_penalty", "style", "view", "sym", "sym_style", "imc")
+S_STEP_TERMS = ("adversarial", "style", "view", "gen_flip")
+ALL_WEIGHTS = ("adversarial", "drift", "gradient_penalty", "style", "view", "sym", "sym_style", "imc", "gen_flip")
+
+
+def tiny_config(*overrides):
+    return load_config(experiment_path("faces"), TINY + list(overrides), profile="small")
+
+
+def only(term: str, *overrides):
+    zeros = [f"loss.{name}={1.0 if name == term else 0.0}" for name in ALL_WEIGHTS]
+    return tiny_config(*zeros, *overrides)
+
+
+class MirrorPairs(torch.utils.data.Dataset):
+    def __init__(self, count: int, size: int):
+        self.images = torch.rand(count, 3, size, size, generator=torch.Generator().manual_seed(1)) * 2 - 1
+
+    def __len__(self):
+        return len(self.images)
+
+    def __getitem__(self, index):
+        return {"image": self.images[index], "mirror": self.images[index].flip(-1)}
+
+
+def snapshot(module: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {name: p.detach().clone() for name, p in module.named_parameters()}
+
+
+def changed(before: dict, module: torch.nn.Module) -> set[str]:
+    return {name for name, p in module.named_parameters() if not torch.equal(before[name], p.detach())}
+
+
+def fit_iterations(model: SSVModule, iterations: int = 1, batch_size: int = 2, **trainer_args) -> pl.Trainer:
+    loader = DataLoader(MirrorPairs(8, model.config.model.image_size), batch_size=batch_size)
+    trainer = pl.Trainer(
+        max_steps=2 * iterations,
+        accelerator="cpu",
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        **trainer_args,
+    )
+    trainer.fit(model, train_dataloaders=loader)
+    return trainer
+
+
+class StepSpy:
+    """Records V, S and their gradients between the V step and the S step of one iteration."""
+
+    def __init__(self, model: SSVModule):
+        self.model = model
+        self.start_v, self.start_s = snapshot(model.viewpoint_net), snapshot(model.generator)
+        self.start_ema = snapshot(model.ema_generator)
+        original = model.synthesis_step_terms
+
+        def spy(batch_size):
+            self.mid_v, self.mid_s = snapshot(model.viewpoint_net), snapshot(model.generator)
+            self.v_grads = {n: p.grad for n, p in model.viewpoint_net.named_parameters()}
+            return original(batch_size)
+
+        model.synthesis_step_terms = spy
+
+
+def test_v_step_trains_only_v_and_s_step_trains_only_s():
+    model = SSVModule(to_container(tiny_config()))
+    spy = StepSpy(model)
+    fit_iterations(model)
+    assert changed(spy.start_s, model.generator) and changed(spy.start_v, model.viewpoint_net)
+    assert not changed(spy.start_s, _as_module(model.generator, spy.mid_s)), "the V step changed S"
+    assert changed(spy.start_v, _as_module(model.viewpoint_net, spy.mid_v)), "the V step left V unchanged"
+    assert not changed(spy.mid_v, model.viewpoint_net), "the S step changed V"
+
+
+def _as_module(module: torch.nn.Module, state: dict) -> torch.nn.Module:
+    copied = copy.deepcopy(module)
+    with torch.no_grad():
+        for name, parameter in copied.named_parameters():
+            parameter.copy_(state[name])
+    return copied
+
+
+def test_ema_moves_toward_s_by_the_decay():
+    model = SSVModule(to_container(tiny_config("optim.ema_decay=0.9")))
+    spy = StepSpy(model)
+    fit_iterations(model)
+    for name, ema in model.ema_generator.named_parameters():
+        expected = torch.lerp(spy.start_ema[name], dict(model.generator.named_parameters())[name].detach(), 0.1)
+        assert torch.allclose(ema, expected, atol=1e-6), name
+    assert not any(p.requires_grad for p in model.ema_generator.parameters())
+
+
+@pytest.mark.parametrize("term", V_STEP_TERMS)
+def test_each_v_step_term_alone_trains_v_with_finite_gradients(term):
+    model = SSVModule(to_container(only(term, "imc.features=pixels")))
+    spy = StepSpy(model)
+    fit_iterations(model)
+    grads = [g for g in spy.v_grads.values() if g is not None]
+    assert grads and all(torch.isfinite(g).all() for g in grads)
+    assert any(g.abs().sum() > 0 for g in grads)
+    assert not changed(spy.start_s, _as_module(model.generator, spy.mid_s))
+
+
+@pytest.mark.parametrize("term", S_STEP_TERMS)
+def test_each_s_step_term_alone_trains_s_and_not_v(term):
+    model = SSVModule(to_container(only(term)))
+    spy = StepSpy(model)
+    grads = {}
+    fit_iterations(model)
+    for name, parameter in model.generator.named_parameters():
+        grads[name] = parameter.grad
+    finite = [g for g in grads.values() if g is not None]
+    assert finite and all(torch.isfinite(g).all() for g in finite)
+    assert changed(spy.mid_s, model.generator)
+    assert not changed(spy.mid_v, model.viewpoint_net)
+
+
+def test_a_zero_weight_switches_a_term_off():
+    model = SSVModule(to_container(tiny_config("loss.sym=0", "loss.imc=0")))
+    batch = MirrorPairs(2, 64)[0]
+    batch = {key: value.unsqueeze(0).expand(2, -1, -1, -1) for key, value in batch.items()}
+    terms = model.viewpoint_step_terms(batch)
+    assert "sym" not in terms and "imc" not in terms and "critic" in terms and "gradient_penalty" in terms
+    assert model.consistency_features is None
+
+
+@pytest.mark.parametrize("features", ["alexnet", "pixels", "encoder"])
+def test_image_consistency_runs_with_every_feature_kind(features):
+    model = SSVModule(to_container(tiny_config(f"imc.features={features}")))
+    batch = MirrorPairs(2, 64)
+    batch = {"image": batch.images, "mirror": batch.images.flip(-1)}
+    terms = model.viewpoint_step_terms(batch)
+    assert torch.isfinite(terms["imc"]) and 0 <= terms["imc"] <= 2
+
+
+def test_full_iteration_logs_every_term():
+    model = SSVModule(to_container(tiny_config("imc.features=alexnet", "loss.sym_style=0.1")))
+    trainer = fit_iterations(model)
+    logged = set(trainer.callback_metrics)
+    for term in ("critic", "drift", "gradient_penalty", "style", "view", "sym", "sym_style", "imc", "wgan_gap"):
+        assert f"v/{term}" in logged
+    for term in ("adversarial", "style", "view", "gen_flip", "total"):
+        assert f"s/{term}" in logged
+    assert all(torch.isfinite(value) for value in trainer.callback_metrics.values())
+
+
+def test_mapping_network_learns_at_a_hundredth_of_the_rate():
+    model = SSVModule(to_container(tiny_config()))
+    _, synthesis_optimizer = model.configure_optimizers()
+    rates = sorted(group["lr"] for group in synthesis_optimizer.param_groups)
+    assert rates == pytest.approx([5e-6, 5e-4])
+    mapping = {id(p) for p in model.generator.mapping.parameters()}
+    slow_group = min(synthesis_optimizer.param_groups, key=lambda group: group["lr"])
+    assert {id(p) for p in slow_group["params"]} == mapping
+
+
+def test_checkpoint_reload_gives_identical_viewpoints(tmp_path):
+    model = SSVModule(to_container(tiny_config()))
+    trainer = fit_iterations(model, iterations=2)
+    path = tmp_path / "model.ckpt"
+    trainer.save_checkpoint(path)
+    restored = SSVModule.load_from_checkpoint(path)
+    checkpoint = torch.load(path, weights_only=True)
+    assert len(checkpoint["optimizer_states"]) == 2
+    assert any(key.startswith("ema_generator.") for key in checkpoint["state_dict"])
+    images = MirrorPairs(4, 64).images
+    model.eval(), restored.eval()
+    with torch.no_grad():
+        assert torch.equal(model(images), restored(images))
+        assert torch.equal(model.sample_images(), restored.sample_images())
+    assert restored.config == model.config
