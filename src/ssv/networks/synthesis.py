@@ -1,0 +1,161 @@
+"""The synthesis network S(z, v): a HoloGAN-like generator with a rotated 3D feature volume."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from ssv.networks.layers import (
+    AdaptiveInstanceNorm,
+    EqualConv2d,
+    EqualConv3d,
+    EqualLinear,
+    PixelNorm,
+    leaky_relu,
+    scaled_channels,
+)
+from ssv.viewpoint import rotation_matrix
+
+VOLUME_SIZE = 16
+ROTATION_SAMPLING_MODES = ("nearest", "bilinear")
+# (resolution, channels) of the styled 3D blocks; each block after the first upsamples x2 first.
+_VOLUME_BLOCKS = ((4, 512), (8, 256), (VOLUME_SIZE, 128))
+_ROTATED_CHANNELS = (64, 64)
+_PROJECTION_CHANNELS = 512
+# Channels of the styled 2D block producing each image resolution.
+_IMAGE_CHANNELS = {32: 256, 64: 64, 128: 32, 256: 16}
+
+
+def rotate_volume(volume: torch.Tensor, view: torch.Tensor, mode: str = "nearest") -> torch.Tensor:
+    """Resamples volumes ``[B, C, D, H, W]`` so that output coordinate p reads the input at R(view) p."""
+    rotation = rotation_matrix(view).to(volume.dtype)
+    theta = F.pad(rotation, (0, 1))  # [B, 3, 4]: zero translation
+    grid = F.affine_grid(theta, list(volume.shape), align_corners=False)
+    return F.grid_sample(volume, grid, mode=mode, padding_mode="zeros", align_corners=False)
+
+
+class MappingNetwork(nn.Module):
+    """Style mapping: PixelNorm, then ``layers`` x (EqualLinear code->code, LeakyReLU)."""
+
+    def __init__(self, code_size: int = 64, layers: int = 8):
+        super().__init__()
+        stages = [PixelNorm()]
+        for _ in range(layers):
+            stages += [EqualLinear(code_size, code_size), leaky_relu()]
+        self.net = nn.Sequential(*stages)
+
+    def forward(self, code: torch.Tensor) -> torch.Tensor:
+        return self.net(code)
+
+
+class StyledConv(nn.Module):
+    """3x3(x3) convolution, AdaIN from a style code, LeakyReLU. No conv bias: the norm would cancel it."""
+
+    def __init__(self, in_channels: int, out_channels: int, style_size: int, conv: type[nn.Module]):
+        super().__init__()
+        self.conv = conv(in_channels, out_channels, 3, padding=1, bias=False)
+        self.adain = AdaptiveInstanceNorm(out_channels, style_size)
+        self.activation = leaky_relu()
+
+    def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        return self.activation(self.adain(self.conv(x), style))
+
+
+class StyledBlock(nn.Module):
+    """Optional x2 upsampling, then two styled convolutions sharing one style code."""
+
+    def __init__(self, in_channels: int, out_channels: int, style_size: int, conv: type[nn.Module],
+                 upsample_mode: str | None):
+        super().__init__()
+        self.upsample = (nn.Upsample(scale_factor=2, mode=upsample_mode, align_corners=False)
+                         if upsample_mode else nn.Identity())
+        self.first = StyledConv(in_channels, out_channels, style_size, conv)
+        self.second = StyledConv(out_channels, out_channels, style_size, conv)
+
+    def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        return self.second(self.first(self.upsample(x), style), style)
+
+
+def _volume_blocks(code_size: int, width: float) -> tuple[nn.ModuleList, int]:
+    """The styled 3D blocks at 4^3, 8^3, 16^3 and their output channel count."""
+    blocks, in_channels = nn.ModuleList(), scaled_channels(_VOLUME_BLOCKS[0][1], width)
+    for index, (_, channels) in enumerate(_VOLUME_BLOCKS):
+        out_channels = scaled_channels(channels, width)
+        upsample_mode = "trilinear" if index > 0 else None
+        blocks.append(StyledBlock(in_channels, out_channels, code_size, EqualConv3d, upsample_mode))
+        in_channels = out_channels
+    return blocks, in_channels
+
+
+def _rotated_convs(in_channels: int, width: float) -> tuple[nn.Sequential, int]:
+    """The plain 3D convolutions applied to the rotated volume."""
+    stages = []
+    for channels in _ROTATED_CHANNELS:
+        out_channels = scaled_channels(channels, width)
+        stages += [EqualConv3d(in_channels, out_channels, 3, padding=1), leaky_relu()]
+        in_channels = out_channels
+    return nn.Sequential(*stages), in_channels
+
+
+def _image_blocks(
+    in_channels: int, image_size: int, code_size: int, width: float
+) -> tuple[nn.ModuleList, int]:
+    """The styled 2D blocks from 32 px up to the image size, each after a bilinear x2 upsampling."""
+    blocks, resolution = nn.ModuleList(), VOLUME_SIZE
+    while resolution < image_size:
+        resolution *= 2
+        out_channels = scaled_channels(_IMAGE_CHANNELS[resolution], width)
+        blocks.append(StyledBlock(in_channels, out_channels, code_size, EqualConv2d, "bilinear"))
+        in_channels = out_channels
+    return blocks, in_channels
+
+
+class SynthesisNetwork(nn.Module):
+    """S(z, v): images ``[B, 3, S, S]`` from codes z = (z1, z2) ``[B, 2 * code_size]`` and views ``[B, 3]``.
+
+    z1 styles the 3D volume, z2 the 2D image blocks; both go through the same mapping network.
+    """
+
+    def __init__(self, image_size: int = 128, code_size: int = 64, width: float = 1.0,
+                 mapping_layers: int = 8, rotation_sampling: str = "nearest"):
+        super().__init__()
+        if image_size not in _IMAGE_CHANNELS:
+            raise ValueError(
+                f"SynthesisNetwork supports image sizes {sorted(_IMAGE_CHANNELS)}, got {image_size}"
+            )
+        if rotation_sampling not in ROTATION_SAMPLING_MODES:
+            raise ValueError(f"rotation_sampling must be one of {ROTATION_SAMPLING_MODES}, "
+                             f"got {rotation_sampling!r}")
+        self.code_size = code_size
+        self.rotation_sampling = rotation_sampling
+        self.mapping = MappingNetwork(code_size, mapping_layers)
+        constant_channels = scaled_channels(_VOLUME_BLOCKS[0][1], width)
+        self.constant = nn.Parameter(torch.randn(1, constant_channels, 4, 4, 4))
+        self.volume_blocks, volume_channels = _volume_blocks(code_size, width)
+        self.rotated_convs, rotated_channels = _rotated_convs(volume_channels, width)
+        projection_channels = scaled_channels(_PROJECTION_CHANNELS, width)
+        self.projection = nn.Sequential(OrderedDict(
+            conv=EqualConv2d(rotated_channels * VOLUME_SIZE, projection_channels, 1),
+            activation=nn.PReLU(projection_channels),
+        ))
+        self.image_blocks, image_channels = _image_blocks(projection_channels, image_size, code_size, width)
+        self.to_rgb = EqualConv2d(image_channels, 3, 1)
+
+    def forward(self, z: torch.Tensor, view: torch.Tensor) -> torch.Tensor:
+        if z.dim() != 2 or z.shape[1] != 2 * self.code_size:
+            raise ValueError(f"z must be [B, {2 * self.code_size}] (z1, z2), got {list(z.shape)}")
+        batch = z.shape[0]
+        # One mapping pass over z1 and z2 stacked as separate samples.
+        styles = self.mapping(z.reshape(2 * batch, self.code_size)).view(batch, 2, self.code_size)
+        volume_style, image_style = styles.unbind(1)
+        x = self.constant.expand(batch, -1, -1, -1, -1)
+        for block in self.volume_blocks:
+            x = block(x, volume_style)
+        x = self.rotated_convs(rotate_volume(x, view, self.rotation_sampling))
+        x = self.projection(x.flatten(1, 2))  # fold depth into channels: [B, C * D, H, W]
+        for block in self.image_blocks:
+            x = block(x, image_style)
+        return self.to_rgb(x)

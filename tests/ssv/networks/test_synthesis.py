@@ -1,0 +1,104 @@
+import math
+
+import pytest
+import torch
+
+from ssv.networks import MappingNetwork, SynthesisNetwork, rotate_volume
+from ssv.viewpoint import mirror_view
+
+
+def _codes(batch: int, code_size: int) -> torch.Tensor:
+    return torch.rand(batch, 2 * code_size) * 2 - 1
+
+
+@pytest.mark.parametrize(("image_size", "blocks"), [(64, 2), (128, 3)])
+def test_synthesis_output_shape(image_size, blocks):
+    network = SynthesisNetwork(image_size=image_size, code_size=16, width=0.125, mapping_layers=2)
+    images = network(_codes(2, 16), torch.rand(2, 3))
+    assert images.shape == (2, 3, image_size, image_size)
+    assert len(network.image_blocks) == blocks
+
+
+def test_synthesis_channel_counts_follow_the_width():
+    network = SynthesisNetwork(image_size=128, width=0.25)
+    assert network.constant.shape == (1, 128, 4, 4, 4)
+    assert network.projection.conv.weight.shape[:2] == (128, 16 * 16)
+    assert [block.second.conv.weight.shape[0] for block in network.image_blocks] == [64, 16, 8]
+
+
+@pytest.mark.parametrize("kwargs", [{"image_size": 48}, {"image_size": 16}, {"rotation_sampling": "cubic"}])
+def test_synthesis_rejects_unsupported_settings(kwargs):
+    with pytest.raises(ValueError):
+        SynthesisNetwork(**kwargs)
+
+
+def test_mapping_is_one_separate_network_applied_to_both_halves():
+    network = SynthesisNetwork(image_size=64, code_size=16, width=0.125, mapping_layers=3)
+    assert isinstance(network.mapping, MappingNetwork)
+    assert sum(isinstance(module, MappingNetwork) for module in network.modules()) == 1
+    assert len(network.mapping.net) == 1 + 2 * 3
+    seen = []
+    network.mapping.register_forward_hook(lambda module, inputs, output: seen.append(inputs[0]))
+    z = _codes(2, 16)
+    network(z, torch.zeros(2, 3))
+    z1, z2 = z[:, :16], z[:, 16:]
+    torch.testing.assert_close(seen[0], torch.stack([z1, z2], dim=1).reshape(4, 16))
+
+
+@pytest.mark.parametrize("mode", ["nearest", "bilinear"])
+def test_every_synthesis_parameter_gets_a_gradient(mode):
+    network = SynthesisNetwork(image_size=64, code_size=16, width=0.125, mapping_layers=2,
+                               rotation_sampling=mode)
+    images = network(_codes(2, 16), torch.rand(2, 3))
+    (images * torch.randn_like(images)).sum().backward()
+    for name, parameter in network.named_parameters():
+        assert parameter.grad is not None, name
+        assert torch.isfinite(parameter.grad).all(), name
+        assert parameter.grad.abs().sum() > 0, name
+
+
+def test_view_and_both_style_halves_change_the_image():
+    network = SynthesisNetwork(image_size=64, code_size=16, width=0.125, mapping_layers=2)
+    z, view = _codes(1, 16), torch.tensor([[0.5, 0.2, 0.1]])
+    reference = network(z, view)
+    other_z1, other_z2 = z.clone(), z.clone()
+    other_z1[:, :16] = -other_z1[:, :16]
+    other_z2[:, 16:] = -other_z2[:, 16:]
+    for changed in (network(other_z1, view), network(other_z2, view), network(z, -view)):
+        assert not torch.allclose(changed, reference)
+
+
+def _symmetric_volume() -> torch.Tensor:
+    volume = torch.randn(2, 3, 8, 8, 8)
+    return volume + volume.flip(-1)
+
+
+def test_mirrored_view_flips_a_symmetric_volume_bilinear():
+    volume, view = _symmetric_volume(), torch.tensor([[0.7, -0.4, 0.3], [-1.2, 0.5, -0.6]])
+    mirrored = rotate_volume(volume, mirror_view(view), "bilinear")
+    expected = rotate_volume(volume, view, "bilinear").flip(-1)
+    torch.testing.assert_close(mirrored, expected, atol=1e-5, rtol=1e-5)
+
+
+def test_mirrored_view_flips_a_symmetric_volume_nearest():
+    volume, view = _symmetric_volume(), torch.tensor([[0.7, -0.4, 0.3], [-1.2, 0.5, -0.6]])
+    mirrored = rotate_volume(volume, mirror_view(view), "nearest")
+    expected = rotate_volume(volume, view, "nearest").flip(-1)
+    assert torch.isclose(mirrored, expected, atol=1e-5).float().mean() > 0.99
+
+
+@pytest.mark.parametrize("mode", ["nearest", "bilinear"])
+def test_identity_view_leaves_the_volume_unchanged(mode):
+    volume = torch.randn(2, 3, 6, 8, 10)
+    torch.testing.assert_close(rotate_volume(volume, torch.zeros(2, 3), mode), volume)
+
+
+@pytest.mark.parametrize("mode", ["nearest", "bilinear"])
+def test_quarter_azimuth_moves_a_feature_from_plus_x_to_plus_z(mode):
+    # Output p samples the input at Ra(pi/2) p = (p_z, p_y, -p_x): input (x0, 0, 0) appears at (0, 0, x0).
+    volume = torch.zeros(1, 1, 9, 9, 9)
+    centre, plus = 4, 7  # index 4 is coordinate 0 and index 7 is +2/3 with align_corners=False
+    volume[0, 0, centre, centre, plus] = 1.0  # [D (z), H (y), W (x)]
+    rotated = rotate_volume(volume, torch.tensor([[math.pi / 2, 0.0, 0.0]]), mode)
+    assert rotated[0, 0, plus, centre, centre].item() == pytest.approx(1.0, abs=1e-4)
+    assert rotated.sum().item() == pytest.approx(1.0, abs=1e-4)

@@ -1,0 +1,50 @@
+import pytest
+import torch
+
+from ssv.networks import ViewpointNetwork, ViewpointOutput
+
+
+@pytest.mark.parametrize(("image_size", "blocks"), [(64, [32, 16, 8]), (128, [64, 32, 16, 8])])
+def test_viewpoint_output_shapes_and_blocks(image_size, blocks):
+    network = ViewpointNetwork(image_size=image_size, code_size=16, width=0.125)
+    images = torch.rand(2, 3, image_size, image_size) * 2 - 1
+    output = network(images)
+    assert isinstance(output, ViewpointOutput)
+    assert output.score.shape == (2,)
+    assert output.style.shape == (2, 32)
+    assert output.magnitude_logits.shape == (2, 3, 2)
+    assert output.sign_logits.shape == (2, 3, 4)
+    assert network.trunk(images).shape == (2, 64)
+    block_names = [name for name in network.encoder._modules if name.startswith("block")]
+    assert block_names == [f"block{resolution}" for resolution in blocks]
+
+
+def test_encoder_starts_from_a_256_channel_1x1_conv_at_half_resolution():
+    network = ViewpointNetwork(image_size=128, width=1.0)
+    assert network.encoder.from_rgb.weight.shape == (256, 3, 1, 1)
+    assert network.encoder.block64[0].weight.shape[:2] == (512, 256)
+    assert network.trunk(torch.zeros(2, 3, 128, 128)).shape == (2, 512)
+
+
+@pytest.mark.parametrize("image_size", [16, 48, 100])
+def test_viewpoint_network_rejects_unsupported_sizes(image_size):
+    with pytest.raises(ValueError, match="power-of-two"):
+        ViewpointNetwork(image_size=image_size)
+
+
+@pytest.mark.parametrize("image_size", [64, 128])
+def test_every_viewpoint_parameter_gets_a_gradient(image_size):
+    network = ViewpointNetwork(image_size=image_size, code_size=16, width=0.125).train()
+    output = network(torch.rand(2, 3, image_size, image_size) * 2 - 1)
+    loss = sum((tensor * torch.randn_like(tensor)).sum() for tensor in output)
+    loss.backward()
+    for name, parameter in network.named_parameters():
+        assert parameter.grad is not None, name
+        assert torch.isfinite(parameter.grad).all(), name
+        assert parameter.grad.abs().sum() > 0, name
+
+
+def test_eval_mode_is_deterministic():
+    network = ViewpointNetwork(image_size=64, code_size=16, width=0.125).eval()
+    images = torch.rand(2, 3, 64, 64)
+    torch.testing.assert_close(network(images).sign_logits, network(images).sign_logits)
