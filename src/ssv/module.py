@@ -54,7 +54,8 @@ class SSVModule(pl.LightningModule):
         self.ema_generator = copy.deepcopy(self.generator).requires_grad_(False).eval()
         self.consistency_features = self._build_consistency_features()
         views = self.config.views
-        self.register_buffer("view_ranges", torch.tensor([views.azimuth, views.elevation, views.tilt]), persistent=False)
+        ranges = torch.tensor([views.azimuth, views.elevation, views.tilt])
+        self.register_buffer("view_ranges", ranges, persistent=False)
         fixed = torch.Generator().manual_seed(self.config.trainer.seed)
         self.register_buffer("fixed_codes", self._codes(SAMPLE_COUNT, fixed))
         self.register_buffer("fixed_views", sample_views(SAMPLE_COUNT, self.view_ranges, generator=fixed))
