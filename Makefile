@@ -10,6 +10,15 @@ CATEGORY ?= faces
 CONFIG ?=
 PROFILE ?=
 ARGS ?=
+RESUME ?=
+LOGGER ?=
+DEVICES ?=
+CKPT ?=
+DATA ?=
+OUT ?=
+N_CALIBRATION ?=
+BUDGET ?= 30
+ROWS ?=
 STAMP := $(VENV)/.installed-stamp
 
 export NO_ALBUMENTATIONS_UPDATE := 1
@@ -17,6 +26,7 @@ export PYTHONUNBUFFERED := 1
 
 .DEFAULT_GOAL := help
 .PHONY: help install test test-slow lint train data samples-grid clean
+.PHONY: eval bench-accuracy
 
 help: ## List targets and variables
 	@echo "Targets:"
@@ -26,6 +36,15 @@ help: ## List targets and variables
 	@echo "  CONFIG=$(CONFIG)       an experiment file instead of CATEGORY, e.g. experiments/faces-no-imc.yaml"
 	@echo "  PROFILE=$(PROFILE)     paper (128 px, recipe widths) | small (64 px); empty: small on CPU, paper on GPU"
 	@echo "  ARGS=\"k=v ...\"       OmegaConf dotlist overrides, e.g. ARGS=\"trainer.max_steps=100 data.batch_size=8\""
+	@echo "  RESUME=<ckpt>|auto   train: continue a checkpoint (auto: the newest runs/<category>/*/checkpoints/last.ckpt)"
+	@echo "  LOGGER=wandb|csv|tensorboard  train: experiment logger (default wandb, offline without key or network)"
+	@echo "  DEVICES=<n>          train: devices per node (DDP when more than one)"
+	@echo "  CKPT=<path.ckpt>     eval: checkpoint of SSV or the supervised baseline"
+	@echo "  DATA=<spec>          eval: synthetic:<category> (its test split), a labels.csv or a folder holding one"
+	@echo "  OUT=<dir>            eval, bench-accuracy: output folder (eval default: beside the checkpoint)"
+	@echo "  N_CALIBRATION=$(N_CALIBRATION)      eval, bench-accuracy: calibration images (empty: 100)"
+	@echo "  BUDGET=$(BUDGET)            bench-accuracy: training minutes per trained row"
+	@echo "  ROWS=$(ROWS)             bench-accuracy: rows, e.g. constant,supervised,ssv-full (empty: all)"
 	@echo "  TORCH=$(TORCH)  torch requirement installed first (choose your CUDA build here)"
 	@echo "  PYTHON=$(PYTHON)  interpreter used to create $(VENV)"
 
@@ -54,7 +73,14 @@ samples-grid: $(STAMP) ## Regenerate docs/synthetic_samples.png for the README
 	$(BIN)/python -m ssv.synthetic.cli --grid docs/synthetic_samples.png
 
 train: $(STAMP) ## Train SSV on CATEGORY (synthetic data unless data.root is set)
-	$(BIN)/python -m ssv.train $(if $(CONFIG),--config $(CONFIG),--category $(CATEGORY)) $(if $(PROFILE),--profile $(PROFILE)) $(ARGS)
+	$(BIN)/python -m ssv.train $(if $(CONFIG),--config $(CONFIG),--category $(CATEGORY)) $(if $(PROFILE),--profile $(PROFILE)) $(if $(RESUME),--resume $(RESUME)) $(if $(LOGGER),trainer.logger=$(LOGGER)) $(if $(DEVICES),trainer.devices=$(DEVICES)) $(ARGS)
+
+eval: $(STAMP) ## Evaluate CKPT on labeled DATA (calibrated MAE table, metrics.json, predictions.csv, plots)
+	@test -n "$(CKPT)" -a -n "$(DATA)" || { echo "error: set CKPT=<path.ckpt> and DATA=<spec>, e.g. DATA=synthetic:faces" >&2; exit 2; }
+	$(BIN)/python -m ssv.evaluation --ckpt $(CKPT) --data $(DATA) $(if $(OUT),--out $(OUT)) $(if $(N_CALIBRATION),--n-calibration $(N_CALIBRATION))
+
+bench-accuracy: $(STAMP) ## Train each accuracy row on CATEGORY for BUDGET minutes, evaluate all, print one table
+	$(BIN)/python -m ssv.bench_accuracy --category $(CATEGORY) --budget $(BUDGET) $(if $(PROFILE),--profile $(PROFILE)) $(if $(ROWS),--rows $(ROWS)) $(if $(OUT),--out $(OUT)) $(if $(N_CALIBRATION),--n-calibration $(N_CALIBRATION)) $(ARGS)
 
 clean: ## Remove caches (keeps .venv, data and runs)
 	rm -rf .pytest_cache build src/*.egg-info

@@ -105,6 +105,13 @@ class TrainerConfig:
     checkpoint_every_n_steps: int = 5000
     fast_dev_run: bool = False
     seed: int = 0
+    logger: str = "wandb"
+    wandb_project: str = "ssv"
+    # "auto": DDP with unused-parameter detection when several devices or nodes are used (see README, Scaling).
+    strategy: str = "auto"
+    num_nodes: int = 1
+    # A non-finite loss skips its step; this many such steps stop training with an error.
+    max_non_finite_steps: int = 10
 
 
 @dataclass
@@ -126,6 +133,7 @@ _CHOICES = {
     "profile": PROFILES,
     "model.rotation_sampling": ("nearest", "bilinear"),
     "imc.features": ("alexnet", "encoder", "pixels"),
+    "trainer.logger": ("wandb", "csv", "tensorboard"),
 }
 _POSITIVE = ("data.batch_size", "model.image_size", "model.code_size", "trainer.max_steps")
 

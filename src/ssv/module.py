@@ -53,6 +53,7 @@ class SSVModule(pl.LightningModule):
         self.viewpoint_net = ViewpointNetwork(image_size=model.image_size, code_size=model.code_size, width=model.width)
         self.ema_generator = copy.deepcopy(self.generator).requires_grad_(False).eval()
         self.consistency_features = self._build_consistency_features()
+        self.non_finite_steps = 0
         views = self.config.views
         ranges = torch.tensor([views.azimuth, views.elevation, views.tilt])
         self.register_buffer("view_ranges", ranges, persistent=False)
@@ -123,7 +124,8 @@ class SSVModule(pl.LightningModule):
         self.toggle_optimizer(optimizer)
         terms = compute_terms()
         total = self.weighted_total(terms)
-        if total.requires_grad:  # False only when every term of this step is switched off
+        # False only when every term of this step is switched off.
+        if total.requires_grad and self._all_ranks_finite(total, terms):
             optimizer.zero_grad(set_to_none=True)
             self.manual_backward(total)
             optimizer.step()
@@ -131,6 +133,25 @@ class SSVModule(pl.LightningModule):
         logged = {name: value.detach() for name, value in terms.items()}
         logged["total"] = total.detach()
         return logged
+
+    def _all_ranks_finite(self, total: torch.Tensor, terms: dict[str, torch.Tensor]) -> bool:
+        """False skips the step on every rank; too many such steps stop training."""
+        finite = bool(torch.isfinite(total))
+        if self._trainer is not None:
+            finite = self.trainer.strategy.reduce_boolean_decision(finite, all=True)
+        if finite:
+            return True
+        self.non_finite_steps += 1
+        culprits = [name for name, value in terms.items() if not torch.isfinite(value)] or ["another rank's loss"]
+        limit = self.config.trainer.max_non_finite_steps
+        message = (f"non-finite loss at iteration {self.iteration} from {', '.join(culprits)} "
+                   f"({self.non_finite_steps}/{limit} allowed)")
+        if self.non_finite_steps >= limit:
+            raise FloatingPointError(
+                f"{message}: stopping; lower the learning rate or resume from an earlier checkpoint"
+            )
+        log.warning("%s: step skipped, weights kept from the last good step", message)
+        return False
 
     def loss_weight(self, term: str) -> float:
         return 1.0 if term == "wgan_gap" else float(self.config.loss[_WEIGHT_OF_TERM[term]])

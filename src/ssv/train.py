@@ -6,26 +6,34 @@ import argparse
 import logging
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import pytorch_lightning as pl
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.callbacks import ModelCheckpoint
-from pytorch_lightning.loggers import CSVLogger
 
+from ssv.checkpointing import LAST_CHECKPOINT, resolve_resume
 from ssv.config import ConfigError, experiment_path, load_config, to_container
 
 log = logging.getLogger("ssv.train")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """Overrides come as ``key=value`` or, the way W&B sweep agents pass them, as ``--key=value``."""
     parser = argparse.ArgumentParser(description=__doc__)
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--category", default="faces", help="experiment name: experiments/<name>.yaml")
     source.add_argument("--config", type=Path, help="path to an experiment YAML file")
     parser.add_argument("--profile", choices=("paper", "small"), help="default: small on CPU, paper on GPU")
+    parser.add_argument("--resume", help="a checkpoint to continue from, or 'auto' for the newest last.ckpt")
     parser.add_argument("overrides", nargs="*", help="OmegaConf dotlist overrides, e.g. trainer.max_steps=10")
-    return parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    flags = [item[2:] for item in unknown if item.startswith("--") and "=" in item]
+    if len(flags) != len(unknown):
+        parser.error(f"unrecognised arguments: {' '.join(item for item in unknown if item[2:] not in flags)}")
+    args.overrides = list(args.overrides) + flags
+    return args
 
 
 def run_directory(config: DictConfig) -> Path:
@@ -61,59 +69,88 @@ def build_datamodule(config: DictConfig):
     )
 
 
+def distributed_strategy(settings: DictConfig) -> str:
+    """Lightning wraps the whole module in one DDP and each step leaves the other network without gradients."""
+    if settings.strategy != "auto":
+        return settings.strategy
+    several = settings.num_nodes > 1 or (isinstance(settings.devices, int) and settings.devices > 1)
+    return "ddp_find_unused_parameters_true" if several else "auto"
+
+
 def build_trainer(config: DictConfig, run_dir: Path) -> pl.Trainer:
+    from ssv.checkpointing import AtomicCheckpointIO, RandomState, SaveOnPreemption
     from ssv.samples import SampleWriter
+    from ssv.tracking import build_logger
 
     settings = config.trainer
+    checkpoint_dir = run_dir / "checkpoints"
     # Lightning counts an optimizer step per network: two per SSV iteration.
     checkpoints = ModelCheckpoint(
-        dirpath=run_dir / "checkpoints",
+        dirpath=checkpoint_dir,
         filename="iter{iteration:07.0f}",
         auto_insert_metric_name=False,
         every_n_train_steps=2 * settings.checkpoint_every_n_steps,
         save_top_k=-1,
         save_last=True,
     )
+    callbacks = [
+        checkpoints,
+        SaveOnPreemption(checkpoint_dir),
+        RandomState(),
+        SampleWriter(run_dir / "samples", settings.sample_every_n_steps),
+    ]
     return pl.Trainer(
         default_root_dir=run_dir,
         max_steps=2 * settings.max_steps,
         accelerator=settings.accelerator,
         devices=settings.devices,
+        num_nodes=settings.num_nodes,
+        strategy=distributed_strategy(settings),
         precision=settings.precision,
         log_every_n_steps=settings.log_every_n_steps,
         fast_dev_run=settings.fast_dev_run,
-        logger=CSVLogger(save_dir=run_dir, name="", version=""),
-        callbacks=[checkpoints, SampleWriter(run_dir / "samples", settings.sample_every_n_steps)],
+        logger=build_logger(config, run_dir),
+        callbacks=callbacks,
+        plugins=[AtomicCheckpointIO()],
     )
 
 
-def train(config: DictConfig) -> Path:
-    """Trains SSV with a validated config; returns the run directory."""
+def train(config: DictConfig, resume: Path | None = None) -> Path:
+    """Trains SSV with a validated config, optionally continuing a checkpoint; returns the run directory."""
+    from ssv.checkpointing import run_directory_of
     from ssv.module import SSVModule
 
-    run_dir = run_directory(config)
+    run_dir = run_directory_of(resume) if resume else run_directory(config)
     run_dir.mkdir(parents=True, exist_ok=True)
     OmegaConf.save(config, run_dir / "config.yaml", resolve=True)
-    print(f"SSV run directory: {run_dir}", flush=True)
+    print(f"SSV run directory: {run_dir}" + (f" (resuming {resume})" if resume else ""), flush=True)
     pl.seed_everything(config.trainer.seed, workers=True)
     datamodule = build_datamodule(config)
     model = SSVModule(to_container(config))
     trainer = build_trainer(config, run_dir)
-    trainer.fit(model, datamodule=datamodule)
+    trainer.fit(model, datamodule=datamodule, ckpt_path=resume)
+    if not config.trainer.fast_dev_run:
+        # ModelCheckpoint writes last.ckpt only on its schedule; keep it at the final state too.
+        trainer.save_checkpoint(run_dir / "checkpoints" / LAST_CHECKPOINT)
     print(f"SSV run finished: {run_dir} (checkpoints in {run_dir / 'checkpoints'})", flush=True)
     return run_dir
 
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    # The EMA generator and the image-consistency features are frozen in eval mode on purpose.
+    warnings.filterwarnings("ignore", message=".*module\\(s\\) in eval mode at the start of training")
+    # Checkpoints are taken after both optimizer steps of an iteration, which is what resuming needs.
+    warnings.filterwarnings("ignore", message=".*no pre-optimization state was saved.*")
     args = parse_args(argv)
     try:
         config_path = args.config or experiment_path(args.category)
         config = load_config(config_path, args.overrides, profile=args.profile)
-    except ConfigError as error:
+        resume = resolve_resume(args.resume, config.runs_dir, config.category)
+    except (ConfigError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    train(config)
+    train(config, resume)
     return 0
 
 

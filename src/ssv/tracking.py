@@ -1,0 +1,66 @@
+"""Experiment loggers: Weights & Biases by default (offline when it cannot reach its server), CSV, TensorBoard."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from pathlib import Path
+from urllib.parse import urlparse
+
+from omegaconf import DictConfig
+from pytorch_lightning.loggers import CSVLogger, Logger, TensorBoardLogger, WandbLogger
+
+from ssv.config import to_container
+
+log = logging.getLogger(__name__)
+
+WANDB_DEFAULT_HOST = "https://api.wandb.ai"
+
+
+def wandb_server_reachable(timeout: float = 3.0) -> bool:
+    """A plain TCP connect to the W&B server, so that a closed network never blocks training."""
+    url = urlparse(os.environ.get("WANDB_BASE_URL", WANDB_DEFAULT_HOST))
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        with socket.create_connection((url.hostname, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def wandb_should_run_offline() -> tuple[bool, str]:
+    """(offline?, why) from WANDB_MODE, the presence of credentials and the network."""
+    import wandb
+
+    mode = os.environ.get("WANDB_MODE", "")
+    if mode in ("offline", "dryrun", "disabled"):
+        return True, f"WANDB_MODE={mode}"
+    if not wandb.login(prompt=False):
+        return True, "no W&B API key (run `wandb login` to log online)"
+    if not wandb_server_reachable():
+        return True, "the W&B server is not reachable"
+    return False, "online"
+
+
+def build_logger(config: DictConfig, run_dir: Path) -> Logger:
+    kind = config.trainer.logger
+    if kind == "csv":
+        return CSVLogger(save_dir=run_dir, name="", version="")
+    if kind == "tensorboard":
+        return TensorBoardLogger(save_dir=run_dir, name="", version="")
+    offline, reason = wandb_should_run_offline()
+    if offline:
+        # Never prompt: an offline run is written to disk and can be uploaded later with `wandb sync`.
+        os.environ["WANDB_MODE"] = "offline"
+        log.warning("W&B runs offline (%s); the run is written under %s/wandb, upload it with "
+                    "`wandb sync %s/wandb/offline-run-*`", reason, run_dir, run_dir)
+    logger = WandbLogger(
+        project=config.trainer.wandb_project,
+        name=f"{config.category}/{run_dir.name}",
+        save_dir=str(run_dir),
+        offline=offline,
+        log_model=not offline,
+    )
+    logger.log_hyperparams(to_container(config))
+    return logger

@@ -1,0 +1,95 @@
+import os
+import signal
+
+import pytest
+import pytorch_lightning as pl
+import torch
+
+from ssv.module import SSVModule
+from ssv.train import main, parse_args
+
+TINY = [
+    "model.width=0.125",
+    "model.code_size=8",
+    "model.mapping_layers=2",
+    "imc.weights=null",
+    "data.batch_size=2",
+    "data.num_workers=0",
+    "data.synthetic.num_train=12",
+    "data.synthetic.num_test=2",
+    "trainer.logger=csv",
+]
+
+
+def tiny_args(tmp_path, *extra):
+    return ["--category", "faces", "--profile", "small", *TINY,
+            f"runs_dir={tmp_path / 'runs'}", f"data.synthetic.cache_dir={tmp_path / 'synthetic'}", *extra]
+
+
+def test_sweep_style_flags_become_overrides():
+    args = parse_args(["--category", "cars", "loss.sym=0.2", "--loss.imc=0.3", "--data.batch_size=4"])
+    assert args.category == "cars"
+    assert args.overrides == ["loss.sym=0.2", "loss.imc=0.3", "data.batch_size=4"]
+    with pytest.raises(SystemExit):
+        parse_args(["--not-a-flag"])
+
+
+def test_fast_dev_run_of_the_entry_point_trains_on_synthetic_faces(tmp_path, capsys):
+    assert main(tiny_args(tmp_path, "trainer.fast_dev_run=true")) == 0
+    out = capsys.readouterr().out
+    run_dir = next((tmp_path / "runs" / "faces").iterdir())
+    assert f"SSV run directory: {run_dir}" in out and "SSV run finished" in out
+    assert (run_dir / "config.yaml").is_file()
+    assert sorted(p.name.split("_0")[0] for p in (run_dir / "samples").glob("*.png")) == ["samples", "viewpoint_sweep"]
+    collection = next((tmp_path / "synthetic").iterdir())
+    assert (collection / "train" / "labels.csv").is_file()
+
+
+def test_a_bad_key_fails_before_anything_is_written(tmp_path, capsys):
+    assert main(tiny_args(tmp_path, "loss.symmetry=0.4")) == 2
+    assert "loss.symmetry" in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists() and not (tmp_path / "synthetic").exists()
+
+
+def test_resume_of_a_missing_checkpoint_fails_clearly(tmp_path, capsys):
+    assert main(tiny_args(tmp_path, "--resume", str(tmp_path / "nope.ckpt"))) == 2
+    assert "nope.ckpt" in capsys.readouterr().err
+
+
+def test_training_writes_periodic_and_last_checkpoints_that_reload(tmp_path):
+    assert main(tiny_args(tmp_path, "trainer.max_steps=4", "trainer.checkpoint_every_n_steps=2",
+                          "run_name=ckpt")) == 0
+    checkpoints = tmp_path / "runs" / "faces" / "ckpt" / "checkpoints"
+    assert sorted(p.name for p in checkpoints.iterdir()) == ["iter0000002.ckpt", "iter0000004.ckpt", "last.ckpt"]
+    model = SSVModule.load_from_checkpoint(checkpoints / "last.ckpt")
+    assert model.config.run_name == "ckpt" and model.config.model.width == 0.125
+
+
+class SendSigterm(pl.Callback):
+    def __init__(self, at_iteration: int):
+        self.at_iteration = at_iteration
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        if pl_module.iteration == self.at_iteration:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+
+def test_sigterm_saves_a_resumable_checkpoint(tmp_path, monkeypatch):
+    from ssv import train as train_module
+
+    original = train_module.build_trainer
+
+    def with_sigterm(config, run_dir):
+        trainer = original(config, run_dir)
+        trainer.callbacks.append(SendSigterm(at_iteration=2))
+        return trainer
+
+    monkeypatch.setattr(train_module, "build_trainer", with_sigterm)
+    with pytest.raises(SystemExit):
+        main(tiny_args(tmp_path, "trainer.max_steps=50", "run_name=preempted"))
+    last = tmp_path / "runs" / "faces" / "preempted" / "checkpoints" / "last.ckpt"
+    checkpoint = torch.load(last, weights_only=True)
+    assert checkpoint["global_step"] == 4
+    monkeypatch.setattr(train_module, "build_trainer", original)
+    assert main(tiny_args(tmp_path, "trainer.max_steps=3", "--resume", "auto")) == 0
+    assert torch.load(last, weights_only=True)["global_step"] == 6
