@@ -188,3 +188,16 @@ def test_checkpoint_reload_gives_identical_viewpoints(tmp_path):
         assert torch.equal(model(images), restored(images))
         assert torch.equal(model.sample_images(), restored.sample_images())
     assert restored.config == model.config
+
+
+def test_a_non_finite_loss_skips_the_step_and_repeated_ones_stop_training(monkeypatch):
+    from ssv import losses
+
+    model = SSVModule(to_container(tiny_config("trainer.max_non_finite_steps=2")))
+    monkeypatch.setattr(losses, "drift_loss", lambda score: score.mean() * float("nan"))
+    before_v = snapshot(model.viewpoint_net)
+    with pytest.raises(FloatingPointError, match="drift"):
+        fit_iterations(model, iterations=3)
+    assert model.non_finite_steps == 2
+    assert not changed(before_v, model.viewpoint_net), "a skipped V step still changed V"
+    assert all(torch.isfinite(p).all() for p in model.parameters())
