@@ -11,6 +11,8 @@ CONFIG ?=
 PROFILE ?=
 ARGS ?=
 RESUME ?=
+SWEEP ?=
+COUNT ?=
 LOGGER ?=
 DEVICES ?=
 CKPT ?=
@@ -26,7 +28,7 @@ export PYTHONUNBUFFERED := 1
 
 .DEFAULT_GOAL := help
 .PHONY: help install test test-slow lint train data samples-grid clean
-.PHONY: eval bench-accuracy
+.PHONY: eval bench-accuracy sweep
 
 help: ## List targets and variables
 	@echo "Targets:"
@@ -39,6 +41,7 @@ help: ## List targets and variables
 	@echo "  RESUME=<ckpt>|auto   train: continue a checkpoint (auto: the newest runs/<category>/*/checkpoints/last.ckpt)"
 	@echo "  LOGGER=wandb|csv|tensorboard  train: experiment logger (default wandb, offline without key or network)"
 	@echo "  DEVICES=<n>          train: devices per node (DDP when more than one)"
+	@echo "  SWEEP=<name>         sweep: experiments/sweeps/<name>.yaml; COUNT=<n> runs for this agent"
 	@echo "  CKPT=<path.ckpt>     eval: checkpoint of SSV or the supervised baseline"
 	@echo "  DATA=<spec>          eval: synthetic:<category> (its test split), a labels.csv or a folder holding one"
 	@echo "  OUT=<dir>            eval, bench-accuracy: output folder (eval default: beside the checkpoint)"
@@ -85,3 +88,7 @@ bench-accuracy: $(STAMP) ## Train each accuracy row on CATEGORY for BUDGET minut
 clean: ## Remove caches (keeps .venv, data and runs)
 	rm -rf .pytest_cache build src/*.egg-info
 	find . -name __pycache__ -not -path './.venv/*' -prune -exec rm -rf {} +
+
+sweep: $(STAMP) ## Create the W&B sweep SWEEP and start an agent on it
+	@test -n "$(SWEEP)" || { echo "usage: make sweep SWEEP=<name> (see experiments/sweeps/)"; exit 2; }
+	$(BIN)/python -m ssv.sweep --sweep $(SWEEP) $(if $(COUNT),--count $(COUNT))

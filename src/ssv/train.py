@@ -28,11 +28,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--profile", choices=("paper", "small"), help="default: small on CPU, paper on GPU")
     parser.add_argument("--resume", help="a checkpoint to continue from, or 'auto' for the newest last.ckpt")
     parser.add_argument("overrides", nargs="*", help="OmegaConf dotlist overrides, e.g. trainer.max_steps=10")
-    args, unknown = parser.parse_known_args(argv)
-    flags = [item[2:] for item in unknown if item.startswith("--") and "=" in item]
-    if len(flags) != len(unknown):
-        parser.error(f"unrecognised arguments: {' '.join(item for item in unknown if item[2:] not in flags)}")
-    args.overrides = list(args.overrides) + flags
+    argv = sys.argv[1:] if argv is None else argv
+    options = {option for action in parser._actions for option in action.option_strings}
+    is_override = [item.startswith("--") and "=" in item and item.split("=")[0] not in options for item in argv]
+    args = parser.parse_args([item for item, flag in zip(argv, is_override) if not flag])
+    args.overrides = list(args.overrides) + [item[2:] for item, flag in zip(argv, is_override) if flag]
     return args
 
 
