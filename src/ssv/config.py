@@ -58,6 +58,9 @@ class ModelConfig:
     code_size: int = 64
     mapping_layers: int = 8
     rotation_sampling: str = "nearest"
+    head_dropout: float = 0.5
+    # Samples per minibatch-stddev group in V; null: the whole (per-device) batch, as in the release.
+    stddev_group: Optional[int] = None
 
 
 @dataclass
@@ -89,6 +92,7 @@ class ImcConfig:
 class OptimConfig:
     lr: float = 5e-4
     betas: list[float] = field(default_factory=lambda: [0.0, 0.99])
+    eps: float = 1e-8
     mapping_lr_mult: float = 0.01
     ema_decay: float = 0.999
 

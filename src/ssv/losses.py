@@ -23,10 +23,9 @@ def generator_adversarial_loss(fake_score: torch.Tensor) -> torch.Tensor:
 
 
 def gradient_penalty(
-    critic: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor, fake: torch.Tensor
+    critic: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor, fake: torch.Tensor, blend: torch.Tensor
 ) -> torch.Tensor:
-    """WGAN-GP: mean((||grad critic(x_hat)|| - 1)^2) at random blends of real and fake images."""
-    blend = torch.rand(real.shape[0], 1, 1, 1, device=real.device, dtype=real.dtype)
+    """WGAN-GP: mean((||grad critic(x_hat)|| - 1)^2) at blends x_hat = lerp(x, x_s, blend), blend ``[B,1,1,1]``."""
     mixed = torch.lerp(real.detach(), fake.detach(), blend).requires_grad_(True)
     (gradient,) = torch.autograd.grad(critic(mixed).sum(), mixed, create_graph=True)
     return (gradient.flatten(1).norm(dim=1) - 1.0).square().mean()

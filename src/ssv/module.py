@@ -50,10 +50,19 @@ class SSVModule(pl.LightningModule):
             mapping_layers=model.mapping_layers,
             rotation_sampling=model.rotation_sampling,
         )
-        self.viewpoint_net = ViewpointNetwork(image_size=model.image_size, code_size=model.code_size, width=model.width)
+        self.viewpoint_net = ViewpointNetwork(
+            image_size=model.image_size,
+            code_size=model.code_size,
+            width=model.width,
+            head_dropout=model.head_dropout,
+            stddev_group=model.stddev_group,
+        )
         self.ema_generator = copy.deepcopy(self.generator).requires_grad_(False).eval()
         self.consistency_features = self._build_consistency_features()
         self.non_finite_steps = 0
+        # Latents and blends come from the module's own generator, identical on every rank and unaffected by
+        # Lightning reseeding the global RNG when DDP starts; its state travels in checkpoints.
+        self.latent_generator = torch.Generator().manual_seed(self.config.trainer.seed)
         views = self.config.views
         ranges = torch.tensor([views.azimuth, views.elevation, views.tilt])
         self.register_buffer("view_ranges", ranges, persistent=False)
@@ -72,10 +81,28 @@ class SSVModule(pl.LightningModule):
         device = generator.device if generator is not None else None
         return torch.rand(count, 2 * code_size, generator=generator, device=device) * 2.0 - 1.0
 
+    def this_ranks_share(self, draw: Callable[[int, torch.Generator], torch.Tensor], count: int) -> torch.Tensor:
+        """Draws for the global batch and keeps this rank's slice.
+
+        Every rank draws the same numbers, so the ranks together see one global batch of distinct
+        samples, exactly as a single process with the global batch would.
+        """
+        world, rank = (self.trainer.world_size, self.trainer.global_rank) if self._trainer else (1, 0)
+        drawn = draw(count * world, self.latent_generator)
+        return drawn[rank * count:(rank + 1) * count].to(device=self.device, dtype=self.dtype)
+
     def sample_latents(self, count: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Style codes z ~ U(-1, 1) and viewpoints uniform in the configured ranges."""
-        codes = self._codes(count).to(self.device)
-        return codes, sample_views(count, self.view_ranges, device=self.device)
+        codes = self.this_ranks_share(self._codes, count)
+        views = self.this_ranks_share(lambda n, rng: sample_views(n, self.view_ranges.cpu(), generator=rng), count)
+        return codes, views
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["latent_generator"] = self.latent_generator.get_state()
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        if "latent_generator" in checkpoint:
+            self.latent_generator.set_state(checkpoint["latent_generator"])
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """Predicted viewpoints ``[B, 3]`` (radians) of images in [-1, 1]."""
@@ -89,11 +116,14 @@ class SSVModule(pl.LightningModule):
         mapping = list(self.generator.mapping.parameters())
         mapping_ids = {id(p) for p in mapping}
         synthesis = [p for p in self.generator.parameters() if id(p) not in mapping_ids]
-        viewpoint_optimizer = torch.optim.Adam(self.viewpoint_net.parameters(), lr=optim.lr, betas=betas)
+        viewpoint_optimizer = torch.optim.Adam(
+            self.viewpoint_net.parameters(), lr=optim.lr, betas=betas, eps=optim.eps
+        )
         synthesis_optimizer = torch.optim.Adam(
             [{"params": synthesis}, {"params": mapping, "lr": optim.lr * optim.mapping_lr_mult}],
             lr=optim.lr,
             betas=betas,
+            eps=optim.eps,
         )
         return [viewpoint_optimizer, synthesis_optimizer]
 
@@ -177,7 +207,10 @@ class SSVModule(pl.LightningModule):
         if self.enabled("drift"):
             terms["drift"] = losses.drift_loss(real_out.score)
         if self.enabled("gradient_penalty"):
-            terms["gradient_penalty"] = losses.gradient_penalty(lambda x: self.viewpoint_net(x).score, real, fake)
+            blend = self.this_ranks_share(lambda n, rng: torch.rand(n, 1, 1, 1, generator=rng), real.shape[0])
+            terms["gradient_penalty"] = losses.gradient_penalty(
+                lambda x: self.viewpoint_net(x).score, real, fake, blend
+            )
         terms.update(self._reconstruction_terms(fake_out, codes, views))
         if self.enabled("sym") or self.enabled("sym_style"):
             terms.update(self._symmetry_terms(real_out, self.viewpoint_net(mirror)))

@@ -109,8 +109,20 @@ class AdaptiveInstanceNorm(nn.Module):
 
 
 class MinibatchStdDev(nn.Module):
-    """Appends one channel holding the batch's mean feature standard deviation (ProGAN)."""
+    """Appends one channel holding the mean feature standard deviation over a group of samples (ProGAN).
+
+    ``group_size`` None takes the whole batch (the release); otherwise consecutive groups of that size.
+    """
+
+    def __init__(self, group_size: int | None = None):
+        super().__init__()
+        self.group_size = group_size
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        mean_std = torch.sqrt(x.var(dim=0, unbiased=False) + 1e-8).mean()
-        return torch.cat([x, mean_std.expand(x.shape[0], 1, *x.shape[2:])], dim=1)
+        group = self.group_size or x.shape[0]
+        if x.shape[0] % group:
+            raise ValueError(f"batch of {x.shape[0]} is not divisible by the stddev group size {group}")
+        grouped = x.view(-1, group, *x.shape[1:])
+        mean_std = torch.sqrt(grouped.var(dim=1, unbiased=False) + 1e-8).flatten(1).mean(dim=1)
+        channel = mean_std.view(-1, 1, 1, 1, 1).expand(-1, group, 1, *x.shape[2:])
+        return torch.cat([x, channel.reshape(x.shape[0], 1, *x.shape[2:])], dim=1)

@@ -41,17 +41,17 @@ def _conv_block(in_channels: int, out_channels: int) -> nn.Sequential:
     return nn.Sequential(*stages, _halve())
 
 
-def _final_block(channels: int) -> nn.Sequential:
+def _final_block(channels: int, stddev_group: int | None) -> nn.Sequential:
     """At 4 px: minibatch stddev, 3x3 conv, 4x4 valid conv, giving ``[B, channels]``."""
     return nn.Sequential(
-        MinibatchStdDev(),
+        MinibatchStdDev(stddev_group),
         EqualConv2d(channels + 1, channels, 3, padding=1), leaky_relu(),
         EqualConv2d(channels, channels, 4), leaky_relu(),
         nn.Flatten(),
     )
 
 
-def build_encoder(image_size: int, width: float) -> nn.Sequential:
+def build_encoder(image_size: int, width: float, stddev_group: int | None = None) -> nn.Sequential:
     """The effective encoder of the release: x0.5, 1x1 conv RGB->256, conv blocks down to 8 px, final block.
 
     The release's first full-resolution block is discarded by a fade-in leftover, so it is not built.
@@ -67,16 +67,16 @@ def build_encoder(image_size: int, width: float) -> nn.Sequential:
     while resolution >= _SMALLEST_BLOCK:
         stages[f"block{resolution}"] = _conv_block(in_channels, trunk_channels)
         in_channels, resolution = trunk_channels, resolution // 2
-    stages["final"] = _final_block(trunk_channels)
+    stages["final"] = _final_block(trunk_channels, stddev_group)
     return nn.Sequential(stages)
 
 
 class AngleHead(nn.Module):
     """Per-angle hidden layer feeding the magnitude (2 logits) and quadrant (4 logits) heads."""
 
-    def __init__(self, in_features: int, hidden: int):
+    def __init__(self, in_features: int, hidden: int, dropout: float = 0.5):
         super().__init__()
-        self.hidden = nn.Sequential(EqualLinear(in_features, hidden), nn.ReLU(), nn.Dropout(0.5))
+        self.hidden = nn.Sequential(EqualLinear(in_features, hidden), nn.ReLU(), nn.Dropout(dropout))
         self.magnitude = EqualLinear(hidden, 2)
         self.sign = EqualLinear(hidden, 4)
 
@@ -88,14 +88,15 @@ class AngleHead(nn.Module):
 class ViewpointNetwork(nn.Module):
     """V(x): critic score, style z-hat and viewpoint logits for images ``[B, 3, S, S]`` in [-1, 1]."""
 
-    def __init__(self, image_size: int = 128, code_size: int = 64, width: float = 1.0):
+    def __init__(self, image_size: int = 128, code_size: int = 64, width: float = 1.0,
+                 head_dropout: float = 0.5, stddev_group: int | None = None):
         super().__init__()
-        self.encoder = build_encoder(image_size, width)
+        self.encoder = build_encoder(image_size, width, stddev_group)
         trunk_size = scaled_channels(_TRUNK_CHANNELS, width)
         self.score_head = EqualLinear(trunk_size, 1)
         self.style_head = EqualLinear(trunk_size, 2 * code_size)
         hidden = scaled_channels(_ANGLE_HIDDEN, width)
-        self.angle_heads = nn.ModuleList(AngleHead(trunk_size, hidden) for _ in ANGLES)
+        self.angle_heads = nn.ModuleList(AngleHead(trunk_size, hidden, head_dropout) for _ in ANGLES)
 
     def trunk(self, x: torch.Tensor) -> torch.Tensor:
         """The encoder's features ``[B, 512 * width]``."""

@@ -80,3 +80,12 @@ def test_scaled_channels_rounds_and_keeps_at_least_eight():
     assert scaled_channels(64, 0.125) == 8
     assert scaled_channels(32, 0.125) == 8
     assert scaled_channels(100, 0.5) == 50
+
+
+def test_minibatch_stddev_groups_are_consecutive_samples():
+    x = torch.randn(4, 3, 4, 4)
+    grouped = MinibatchStdDev(group_size=2)(x)
+    halves = torch.cat([MinibatchStdDev()(x[:2]), MinibatchStdDev()(x[2:])])
+    assert torch.allclose(grouped, halves)
+    with pytest.raises(ValueError, match="divisible"):
+        MinibatchStdDev(group_size=3)(x)
