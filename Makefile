@@ -21,6 +21,10 @@ OUT ?=
 N_CALIBRATION ?=
 BUDGET ?= 30
 ROWS ?=
+DATASET ?=
+SRC ?=
+DST ?=
+SIZE ?= 128
 STAMP := $(VENV)/.installed-stamp
 
 export NO_ALBUMENTATIONS_UPDATE := 1
@@ -29,6 +33,7 @@ export PYTHONUNBUFFERED := 1
 .DEFAULT_GOAL := help
 .PHONY: help install test test-slow lint train data samples-grid clean
 .PHONY: eval bench-accuracy sweep
+.PHONY: prepare shards
 
 help: ## List targets and variables
 	@echo "Targets:"
@@ -48,6 +53,10 @@ help: ## List targets and variables
 	@echo "  N_CALIBRATION=$(N_CALIBRATION)      eval, bench-accuracy: calibration images (empty: 100)"
 	@echo "  BUDGET=$(BUDGET)            bench-accuracy: training minutes per trained row"
 	@echo "  ROWS=$(ROWS)             bench-accuracy: rows, e.g. constant,supervised,ssv-full (empty: all)"
+	@echo "  DATASET=<name>       prepare: 300w-lp aflw2000 biwi biwi-axis-angle pascal3d-car pascal3d-bus pascal3d-train"
+	@echo "                       compcars faces objects (python -m ssv.prepare dataset --help)"
+	@echo "  SRC=<dir> DST=<dir>  prepare, shards: input and output folders"
+	@echo "  SIZE=$(SIZE)             prepare: crop side in pixels"
 	@echo "  TORCH=$(TORCH)  torch requirement installed first (choose your CUDA build here)"
 	@echo "  PYTHON=$(PYTHON)  interpreter used to create $(VENV)"
 
@@ -92,3 +101,11 @@ clean: ## Remove caches (keeps .venv, data and runs)
 sweep: $(STAMP) ## Create the W&B sweep SWEEP and start an agent on it
 	@test -n "$(SWEEP)" || { echo "usage: make sweep SWEEP=<name> (see experiments/sweeps/)"; exit 2; }
 	$(BIN)/python -m ssv.sweep --sweep $(SWEEP) $(if $(COUNT),--count $(COUNT))
+
+prepare: $(STAMP) ## Crop raw DATASET in SRC into DST (images/, labels.csv, skipped.csv); flags in ARGS
+	@test -n "$(DATASET)" -a -n "$(SRC)" -a -n "$(DST)" || { echo "error: set DATASET=<name> SRC=<raw dir> DST=<out dir> (see make help)" >&2; exit 2; }
+	$(BIN)/python -m ssv.prepare dataset $(DATASET) $(SRC) $(DST) --size $(SIZE) $(ARGS)
+
+shards: $(STAMP) ## Convert the image folder SRC into WebDataset shards in DST (data.root for streaming)
+	@test -n "$(SRC)" -a -n "$(DST)" || { echo "error: set SRC=<image folder> DST=<out dir>" >&2; exit 2; }
+	$(BIN)/python -m ssv.prepare shards $(SRC) $(DST) $(ARGS)

@@ -12,12 +12,30 @@ from datamodules.images import (  # noqa: E402
     collate_skipping_corrupt,
     list_images,
 )
+from datamodules.labeled import (  # noqa: E402
+    LABELED_SOURCES,
+    LabeledImage,
+    LabeledImageDataModule,
+    LabeledImageDataset,
+    ManifestError,
+    read_manifest,
+    read_synthetic_split,
+    resolve_labeled_source,
+)
 
 __all__ = [
     "IMAGE_EXTENSIONS",
+    "LABELED_SOURCES",
+    "LabeledImage",
+    "LabeledImageDataModule",
+    "LabeledImageDataset",
+    "ManifestError",
     "UnlabeledImageDataModule",
     "UnlabeledImageDataset",
     "build_transform",
     "collate_skipping_corrupt",
     "list_images",
+    "read_manifest",
+    "read_synthetic_split",
+    "resolve_labeled_source",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import netrc
 import os
 import socket
 from pathlib import Path
@@ -29,14 +30,23 @@ def wandb_server_reachable(timeout: float = 3.0) -> bool:
         return False
 
 
+def wandb_api_key_present() -> bool:
+    """Looks where ``wandb login`` stores the key, without touching wandb's own (cached) settings."""
+    if os.environ.get("WANDB_API_KEY"):
+        return True
+    host = urlparse(os.environ.get("WANDB_BASE_URL", WANDB_DEFAULT_HOST)).hostname
+    try:
+        return netrc.netrc().authenticators(host) is not None
+    except (FileNotFoundError, netrc.NetrcParseError):
+        return False
+
+
 def wandb_should_run_offline() -> tuple[bool, str]:
     """(offline?, why) from WANDB_MODE, the presence of credentials and the network."""
-    import wandb
-
     mode = os.environ.get("WANDB_MODE", "")
     if mode in ("offline", "dryrun", "disabled"):
         return True, f"WANDB_MODE={mode}"
-    if not wandb.login(prompt=False):
+    if not wandb_api_key_present():
         return True, "no W&B API key (run `wandb login` to log online)"
     if not wandb_server_reachable():
         return True, "the W&B server is not reachable"

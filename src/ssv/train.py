@@ -41,22 +41,28 @@ def run_directory(config: DictConfig) -> Path:
     return Path(config.runs_dir) / config.category / name
 
 
+def synthetic_settings(config: DictConfig) -> dict | None:
+    """``ensure_rendered`` arguments of the synthetic collection, or None when ``data.root`` is set."""
+    if config.data.root is not None:
+        return None
+    settings = config.data.synthetic
+    return {
+        "category": config.category,
+        "cache_dir": settings.cache_dir,
+        "num_train": settings.num_train,
+        "num_test": settings.num_test,
+        "image_size": config.model.image_size,
+        "seed": settings.seed,
+        "ranges": None if settings.ranges is None else tuple(settings.ranges),
+    }
+
+
 def build_datamodule(config: DictConfig):
     from datamodules import UnlabeledImageDataModule
 
     data = config.data
-    synthetic = None
-    if data.root is None:
-        settings = data.synthetic
-        synthetic = {
-            "category": config.category,
-            "cache_dir": settings.cache_dir,
-            "num_train": settings.num_train,
-            "num_test": settings.num_test,
-            "image_size": config.model.image_size,
-            "seed": settings.seed,
-            "ranges": None if settings.ranges is None else tuple(settings.ranges),
-        }
+    synthetic = synthetic_settings(config)
+    if synthetic is not None:
         log.info("data.root is not set: training on the synthetic '%s' collection (labels unused)", config.category)
     return UnlabeledImageDataModule(
         root=data.root,

@@ -1,0 +1,298 @@
+"""Accuracy benchmark: a constant floor, the supervised upper bound, SSV and its ablations, each trained for the same
+wall-clock budget and evaluated on the same synthetic test split with the same calibration subset.
+
+``python -m ssv.bench_accuracy --category faces --budget MINUTES [--rows constant,supervised,...] [--profile small]
+[--out DIR] [--n-calibration N] [--seed S] [key=value ...]`` (overrides apply to every trained row)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import shlex
+import sys
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Callable
+
+import pytorch_lightning as pl
+import torch
+from omegaconf import DictConfig
+from pytorch_lightning.callbacks import Timer
+from torch import nn
+
+from datamodules.labeled import LabeledImage, LabeledImageDataModule, ManifestError, read_synthetic_split
+from ssv.config import ConfigError, experiment_path, load_config, to_container
+from ssv.evaluation import (
+    DEFAULT_N_CALIBRATION,
+    CalibrationError,
+    ProtocolResult,
+    evaluate_model,
+    load_viewpoint_model,
+    write_report,
+)
+from ssv.evaluation.protocol import check_calibration_size
+from ssv.module import SSVModule
+from ssv.supervised import SupervisedViewpointModule
+from ssv.tracking import build_logger
+from ssv.train import build_datamodule, build_trainer, synthetic_settings
+from ssv.viewpoint import ANGLES
+
+log = logging.getLogger("ssv.bench_accuracy")
+
+CHECKPOINT_NAME = "budget-end.ckpt"
+TABLE_FILE = "accuracy.md"
+JSON_FILE = "accuracy.json"
+
+
+class ConstantViewpointModel(nn.Module):
+    """Predicts the same viewpoint for every image; the calibration's line fit then predicts its mean."""
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return images.new_zeros(images.shape[0], len(ANGLES))
+
+
+@dataclass(frozen=True)
+class TrainedModel:
+    model: nn.Module
+    iterations: int
+    train_seconds: float
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the table: how to build its model within the budget, from which experiment file."""
+
+    label: str
+    experiment: str | None  # "{category}" is replaced by the category; None: no training
+    build: Callable[[DictConfig, Path, float], TrainedModel]
+
+
+def build_constant(config: DictConfig, row_dir: Path, budget_minutes: float) -> TrainedModel:
+    return TrainedModel(ConstantViewpointModel(), iterations=0, train_seconds=0.0)
+
+
+def synthetic_collection(config: DictConfig) -> dict:
+    """The ``ensure_rendered`` arguments training uses, so that evaluation reads the same collection."""
+    settings = synthetic_settings(config)
+    if settings is None:
+        raise ConfigError("the accuracy benchmark needs labels: data.root must be null (the synthetic collection)")
+    return settings
+
+
+def fit_within_budget(trainer: pl.Trainer, model: pl.LightningModule, datamodule: pl.LightningDataModule,
+                      row_dir: Path, budget_minutes: float) -> TrainedModel:
+    """Trains until the budget is spent (counted from the first step, not data preparation), then reloads the
+    saved checkpoint, so the benchmark evaluates exactly what ``make eval`` would."""
+    trainer.callbacks.append(Timer(duration=timedelta(minutes=budget_minutes), interval="step"))
+    started = time.perf_counter()
+    trainer.fit(model, datamodule=datamodule)
+    seconds = time.perf_counter() - started
+    checkpoint = row_dir / "checkpoints" / CHECKPOINT_NAME
+    trainer.save_checkpoint(checkpoint)
+    return TrainedModel(load_viewpoint_model(checkpoint), iterations=model.iteration, train_seconds=seconds)
+
+
+def build_supervised(config: DictConfig, row_dir: Path, budget_minutes: float) -> TrainedModel:
+    pl.seed_everything(config.trainer.seed, workers=True)
+    datamodule = LabeledImageDataModule(
+        read_synthetic_split("train", **synthetic_collection(config)),
+        image_size=config.model.image_size,
+        batch_size=config.data.batch_size,
+        num_workers=config.data.num_workers,
+        seed=config.trainer.seed,
+    )
+    settings = config.trainer
+    trainer = pl.Trainer(
+        default_root_dir=row_dir,
+        max_steps=settings.max_steps,
+        accelerator=settings.accelerator,
+        devices=settings.devices,
+        precision=settings.precision,
+        log_every_n_steps=settings.log_every_n_steps,
+        logger=build_logger(config, row_dir),
+        enable_checkpointing=False,
+    )
+    return fit_within_budget(trainer, SupervisedViewpointModule(to_container(config)), datamodule, row_dir,
+                             budget_minutes)
+
+
+def build_ssv(config: DictConfig, row_dir: Path, budget_minutes: float) -> TrainedModel:
+    pl.seed_everything(config.trainer.seed, workers=True)
+    return fit_within_budget(build_trainer(config, row_dir), SSVModule(to_container(config)),
+                             build_datamodule(config), row_dir, budget_minutes)
+
+
+ROWS: dict[str, Row] = {
+    "constant": Row("constant (calibration mean)", None, build_constant),
+    "supervised": Row("supervised V (true labels, L_v only)", "{category}", build_supervised),
+    "ssv-full": Row("SSV full", "{category}", build_ssv),
+    "ssv-no-imc": Row("SSV without L_imc", "{category}-no-imc", build_ssv),
+    "ssv-no-sym-imc": Row("SSV without L_sym and L_imc", "{category}-no-sym-imc", build_ssv),
+}
+
+
+@dataclass(frozen=True)
+class RowResult:
+    name: str
+    label: str
+    trained: TrainedModel
+    result: ProtocolResult
+
+
+def parse_rows(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in ROWS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"unknown row(s) {unknown or text!r}; known: {','.join(ROWS)}")
+    return names
+
+
+def positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    return value
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--category", default="faces", help="experiments/<category>.yaml and its ablation files")
+    parser.add_argument("--budget", type=positive_float, required=True,
+                        help="wall-clock training minutes per trained row")
+    parser.add_argument("--rows", type=parse_rows, default=list(ROWS), help=f"default: {','.join(ROWS)}")
+    parser.add_argument("--profile", choices=("paper", "small"), help="default: small on CPU, paper on GPU")
+    parser.add_argument("--out", type=Path, help="default: <runs_dir>/<category>/bench-accuracy-<time>-<profile>")
+    parser.add_argument("--n-calibration", type=int, default=DEFAULT_N_CALIBRATION,
+                        help="calibration images, the same subset for every row (default %(default)s)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the calibration subset (default %(default)s)")
+    parser.add_argument("overrides", nargs="*", help="OmegaConf dotlist overrides for every trained row")
+    return parser.parse_args(argv)
+
+
+def row_config(row: Row, args: argparse.Namespace) -> DictConfig:
+    experiment = (row.experiment or "{category}").format(category=args.category)
+    return load_config(experiment_path(experiment), args.overrides, profile=args.profile)
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine_description() -> str:
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
+    return (f"{cpu_model()}, {os.cpu_count()} logical CPU cores, {torch.get_num_threads()} torch threads, {gpu}, "
+            f"torch {torch.__version__}")
+
+
+def markdown_table(rows: list[RowResult], header: dict) -> str:
+    """The accuracy table with the settings that produced it."""
+    model = header["model"]
+    lines = [
+        f"Viewpoint accuracy on the synthetic {header['category']} test split: {header['n_test']} test images, "
+        f"{header['n_calibration']} calibration images (seed {header['calibration_seed']}); errors in degrees "
+        "after the per-angle linear calibration.",
+        "",
+        f"Budget: {header['budget_minutes']:g} min of training per trained row; profile {header['profile']} "
+        f"({model['image_size']} px, width {model['width']}, batch {header['batch_size']}); "
+        f"machine: {header['machine']}.",
+        "",
+        f"Command: `{header['command']}`",
+        "",
+        "| row | MAE az | MAE el | MAE tilt | MAE mean | median geodesic | acc pi/6 | iterations |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in rows:
+        metrics = row.result.metrics
+        values = [metrics[f"mae_{name}"] for name in (*ANGLES, "mean")] + [metrics["median_geodesic_deg"]]
+        cells = [f"{value:.1f}" for value in values] + [f"{metrics['acc_pi_6']:.2f}", str(row.trained.iterations)]
+        lines.append(f"| {row.label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def json_record(rows: list[RowResult], header: dict) -> dict:
+    return {
+        **header,
+        "rows": [
+            {"row": row.name, "label": row.label, "iterations": row.trained.iterations,
+             "train_seconds": row.trained.train_seconds, **row.result.metrics}
+            for row in rows
+        ],
+    }
+
+
+def run_row(name: str, config: DictConfig, args: argparse.Namespace, test_items: list[LabeledImage],
+            out_dir: Path) -> RowResult:
+    row, row_dir = ROWS[name], out_dir / name
+    training = f": training for {args.budget:g} min" if row.experiment else ""
+    print(f"[bench-accuracy] {row.label}{training}", flush=True)
+    trained = row.build(config, row_dir, args.budget)
+    result = evaluate_model(
+        trained.model,
+        test_items,
+        image_size=config.model.image_size,
+        batch_size=config.data.batch_size,
+        n_calibration=args.n_calibration,
+        seed=args.seed,
+        accelerator=config.trainer.accelerator,
+    )
+    write_report(result, test_items, row_dir / "eval", image_size=config.model.image_size,
+                 context={"row": name, "category": args.category, "iterations": trained.iterations})
+    return RowResult(name, row.label, trained, result)
+
+
+def run_benchmark(args: argparse.Namespace, command: str) -> Path:
+    """Trains and evaluates every requested row; writes the table as markdown and JSON; returns the output folder."""
+    configs = {name: row_config(ROWS[name], args) for name in args.rows}  # a missing experiment fails first
+    base = row_config(ROWS["ssv-full"], args)
+    test_items = read_synthetic_split("test", **synthetic_collection(base))
+    check_calibration_size(args.n_calibration, len(test_items))
+    out_dir = args.out or Path(base.runs_dir) / args.category / f"bench-accuracy-{time.strftime('%Y%m%d-%H%M%S')}-" \
+        f"{base.profile}"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows = [run_row(name, configs[name], args, test_items, out_dir) for name in args.rows]
+    header = {
+        "category": args.category,
+        "budget_minutes": args.budget,
+        "profile": base.profile,
+        "model": {"image_size": base.model.image_size, "width": base.model.width},
+        "batch_size": base.data.batch_size,
+        "machine": machine_description(),
+        "command": command,
+        "n_calibration": rows[0].result.metrics["n_calibration"],
+        "n_test": rows[0].result.metrics["n_test"],
+        "calibration_seed": args.seed,
+    }
+    table = markdown_table(rows, header)
+    (out_dir / TABLE_FILE).write_text(table)
+    (out_dir / JSON_FILE).write_text(json.dumps(json_record(rows, header), indent=2) + "\n")
+    print(table)
+    print(f"Wrote {out_dir / TABLE_FILE}, {out_dir / JSON_FILE} and per-row evaluations under {out_dir}")
+    return out_dir
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse_args(argv)
+    try:
+        run_benchmark(args, command="python -m ssv.bench_accuracy " + shlex.join(argv))
+    except (ConfigError, ManifestError, CalibrationError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,5 @@
+import sys
+
+from ssv.evaluation.cli import main
+
+sys.exit(main())

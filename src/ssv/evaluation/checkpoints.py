@@ -1,0 +1,59 @@
+"""Restoring a viewpoint model (SSV or the supervised baseline) from a Lightning checkpoint, with clear failures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytorch_lightning as pl
+import torch
+
+from ssv.config import ConfigError
+from ssv.module import SSVModule
+from ssv.supervised import MODEL_KIND_KEY, SUPERVISED_KIND, SupervisedViewpointModule
+
+SSV_KIND = "ssv"
+MODEL_CLASSES: dict[str, type[pl.LightningModule]] = {
+    SSV_KIND: SSVModule,
+    SUPERVISED_KIND: SupervisedViewpointModule,
+}
+
+
+class CheckpointError(ValueError):
+    """A checkpoint is missing, unreadable, or does not match the model its config describes."""
+
+
+def load_viewpoint_model(path: str | Path) -> pl.LightningModule:
+    """The model a checkpoint holds, on the CPU and in eval mode; ``model(images)`` gives radians ``[B, 3]``."""
+    path = Path(path)
+    checkpoint = _read(path)
+    kind = checkpoint.get(MODEL_KIND_KEY, SSV_KIND)  # SSV checkpoints carry no marker
+    if kind not in MODEL_CLASSES or "hyper_parameters" not in checkpoint or "state_dict" not in checkpoint:
+        raise CheckpointError(f"{path}: not a checkpoint of an SSV or supervised viewpoint model")
+    try:
+        model = MODEL_CLASSES[kind].load_from_checkpoint(
+            path, map_location="cpu", weights_only=True, **_init_overrides(checkpoint)
+        )
+    except (ConfigError, RuntimeError, KeyError, TypeError) as error:
+        raise CheckpointError(f"{path}: does not match its stored {kind} config: {error}") from None
+    return model.eval()
+
+
+def _read(path: Path) -> dict:
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint not found: {path}")
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # truncated zips, pickles and foreign files fail with many exception types
+        raise CheckpointError(f"{path}: not a readable checkpoint ({type(error).__name__}: {error})") from None
+    if not isinstance(checkpoint, dict):
+        raise CheckpointError(f"{path}: not a Lightning checkpoint (holds a {type(checkpoint).__name__})")
+    return checkpoint
+
+
+def _init_overrides(checkpoint: dict) -> dict:
+    """The stored config, except that pretrained feature weights are not fetched: the state dict holds them."""
+    hyper_parameters = checkpoint["hyper_parameters"]
+    config = hyper_parameters.get("config")
+    if not isinstance(config, dict) or not isinstance(config.get("imc"), dict):
+        return {}
+    return {"config": {**config, "imc": {**config["imc"], "weights": None}}}

@@ -1,0 +1,135 @@
+import csv
+import json
+
+import pytest
+import torch
+from PIL import Image
+
+from datamodules.labeled import read_manifest
+from ssv.config import to_container
+from ssv.evaluation.cli import default_output_dir, main
+from ssv.supervised import SupervisedViewpointModule
+
+REQUIRED_KEYS = [
+    "mae_azimuth", "mae_elevation", "mae_tilt", "mae_mean", "median_geodesic_deg", "acc_pi_6", "n_calibration",
+    "n_test", "raw_mae_azimuth", "raw_mae_elevation", "raw_mae_tilt", "raw_mae_mean",
+    "slope_azimuth", "intercept_azimuth", "r2_azimuth", "slope_tilt",
+]
+PLOTS = ["scatter.png", "error_histogram.png", "axes_examples.png"]
+N_CALIBRATION = 10
+
+
+def run(capsys, *argv):
+    code = main([str(arg) for arg in argv])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_evaluates_an_ssv_checkpoint_on_a_manifest(ssv_checkpoint, rendered_faces, tmp_path, capsys):
+    manifest = rendered_faces / "test" / "labels.csv"
+    out = tmp_path / "eval"
+    code, stdout, _ = run(capsys, "--ckpt", ssv_checkpoint, "--data", manifest, "--out", out,
+                          "--n-calibration", N_CALIBRATION)
+    assert code == 0
+    assert "MAE calibrated" in stdout and "fit slope" in stdout
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert set(REQUIRED_KEYS) <= set(metrics)
+    items = read_manifest(manifest)
+    assert metrics["n_calibration"] == N_CALIBRATION and metrics["n_test"] == len(items) - N_CALIBRATION
+    with (out / "predictions.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert [row["path"] for row in rows] == [str(item.path) for item in items]
+    assert sum(row["split"] == "calibration" for row in rows) == N_CALIBRATION
+    assert float(rows[3]["true_azimuth"]) == pytest.approx(items[3].azimuth, abs=1e-3)
+    predicted = torch.tensor([[float(row[f"predicted_{name}"]) for name in ("azimuth", "elevation", "tilt")]
+                              for row in rows])
+    assert predicted.abs().max() <= 180.0 and predicted.std(dim=0).min() > 0
+    for name in PLOTS:
+        with Image.open(out / name) as image:
+            assert image.format == "PNG" and min(image.size) > 200
+
+
+def test_the_supervised_baseline_goes_through_the_same_path(tiny, rendered_faces, tmp_path, capsys):
+    import pytorch_lightning as pl
+
+    from datamodules.labeled import LabeledImageDataModule
+
+    model = SupervisedViewpointModule(to_container(tiny()))
+    datamodule = LabeledImageDataModule(read_manifest(rendered_faces / "train" / "labels.csv"), image_size=32,
+                                        batch_size=4)
+    trainer = pl.Trainer(max_steps=2, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                         enable_model_summary=False)
+    trainer.fit(model, datamodule=datamodule)
+    checkpoint = tmp_path / "supervised.ckpt"
+    trainer.save_checkpoint(checkpoint)
+    code, stdout, _ = run(capsys, "--ckpt", checkpoint, "--data", rendered_faces / "test",
+                          "--n-calibration", N_CALIBRATION)
+    assert code == 0
+    out = default_output_dir(checkpoint, str(rendered_faces / "test"))
+    assert out.parent == tmp_path and json.loads((out / "metrics.json").read_text())["n_test"] > 0
+
+
+def test_synthetic_spec_renders_the_test_split_at_the_checkpoint_size(ssv_checkpoint, rendered_faces, tmp_path,
+                                                                      monkeypatch, capsys):
+    from ssv import synthetic
+
+    requests = []
+
+    def cached(**settings):
+        requests.append(settings)
+        return rendered_faces
+
+    monkeypatch.setattr(synthetic, "ensure_rendered", cached)
+    code, _, _ = run(capsys, "--ckpt", ssv_checkpoint, "--data", "synthetic:faces", "--out", tmp_path / "out",
+                     "--n-calibration", N_CALIBRATION)
+    assert code == 0 and requests == [{"category": "faces", "image_size": 32}]
+
+
+def one_line_error(capsys, *argv) -> str:
+    code, _, stderr = run(capsys, *argv)
+    assert code == 2
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), stderr
+    return lines[0]
+
+
+def test_bad_inputs_each_give_one_line(ssv_checkpoint, rendered_faces, tmp_path, capsys):
+    manifest = rendered_faces / "test" / "labels.csv"
+    broken = tmp_path / "broken.csv"
+    broken.write_text(manifest.read_text().replace("tilt", "roll", 1))
+    corrupt = tmp_path / "corrupt.ckpt"
+    corrupt.write_bytes(ssv_checkpoint.read_bytes()[:5000])
+    unreadable = tmp_path / "unreadable.csv"  # absolute paths, one of them to a file that is no image
+    (tmp_path / "noise.png").write_bytes(b"not an image")
+    rows = [f"{item.path},{item.azimuth},{item.elevation},{item.tilt}" for item in read_manifest(manifest)]
+    unreadable.write_text("\n".join(["path,azimuth,elevation,tilt", f"{tmp_path / 'noise.png'},0,0,0", *rows]))
+    wider = tmp_path / "wider.ckpt"
+    checkpoint = torch.load(ssv_checkpoint, map_location="cpu", weights_only=True)
+    checkpoint["hyper_parameters"]["config"]["model"]["width"] = 0.5
+    torch.save(checkpoint, wider)
+    cases = {
+        "missing column(s) tilt": ("--ckpt", ssv_checkpoint, "--data", broken),
+        "manifest not found": ("--ckpt", ssv_checkpoint, "--data", tmp_path / "absent.csv"),
+        "noise.png: not a readable image": ("--ckpt", ssv_checkpoint, "--data", unreadable),
+        "checkpoint not found": ("--ckpt", tmp_path / "absent.ckpt", "--data", manifest),
+        "corrupt.ckpt: not a readable checkpoint": ("--ckpt", corrupt, "--data", manifest),
+        "wider.ckpt: does not match its stored ssv config": ("--ckpt", wider, "--data", manifest),
+        "n_calibration=500 leaves no test images": ("--ckpt", ssv_checkpoint, "--data", manifest,
+                                                    "--n-calibration", 500),
+    }
+    for expected, argv in cases.items():
+        assert expected in one_line_error(capsys, "--n-calibration", N_CALIBRATION, *argv, "--out", tmp_path / "never")
+    assert not (tmp_path / "never").exists()
+
+
+def test_a_batch_size_that_splits_stddev_groups_is_refused(tiny, rendered_faces, tmp_path, capsys):
+    import pytorch_lightning as pl
+
+    from ssv.module import SSVModule
+
+    model = SSVModule(to_container(tiny("model.stddev_group=4")))
+    checkpoint = tmp_path / "grouped.ckpt"
+    torch.save({"state_dict": model.state_dict(), "hyper_parameters": dict(model.hparams),
+                "pytorch-lightning_version": pl.__version__}, checkpoint)
+    error = one_line_error(capsys, "--ckpt", checkpoint, "--data", rendered_faces / "test", "--batch-size", 6)
+    assert "--batch-size 6 is not a multiple of the checkpoint's model.stddev_group=4" in error
