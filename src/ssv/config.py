@@ -119,6 +119,16 @@ class TrainerConfig:
 
 
 @dataclass
+class EvaluationConfig:
+    """The labeled evaluation run at the end of training (its metrics are what sweeps optimise)."""
+
+    after_training: bool = True
+    # "synthetic:<category>", a labels.csv, ...; null: the synthetic test split when training on synthetic data.
+    data: Optional[str] = None
+    n_calibration: int = 100
+
+
+@dataclass
 class SSVConfig:
     category: str = "faces"
     profile: str = "paper"
@@ -131,6 +141,7 @@ class SSVConfig:
     imc: ImcConfig = field(default_factory=ImcConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
 
 
 _CHOICES = {
@@ -224,6 +235,12 @@ def validate(config: DictConfig) -> None:
         raise ConfigError(f"bad config key 'model.image_size': {size} is not a power of two >= 32")
     if len(config.optim.betas) != 2:
         raise ConfigError("bad config key 'optim.betas': needs two values")
+    evaluation = config.evaluation
+    if evaluation.after_training and evaluation.data is None and config.data.root is None:
+        test_images = config.data.synthetic.num_test
+        if evaluation.n_calibration >= test_images:
+            raise ConfigError(f"bad config key 'evaluation.n_calibration': {evaluation.n_calibration} leaves no test "
+                              f"images of data.synthetic.num_test={test_images}")
     weights = OmegaConf.to_container(config.loss)
     negative = [name for name, value in weights.items() if value < 0]
     if negative:

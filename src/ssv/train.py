@@ -138,8 +138,48 @@ def train(config: DictConfig, resume: Path | None = None) -> Path:
     if not config.trainer.fast_dev_run:
         # ModelCheckpoint writes last.ckpt only on its schedule; keep it at the final state too.
         trainer.save_checkpoint(run_dir / "checkpoints" / LAST_CHECKPOINT)
+        evaluate_after_training(config, model, trainer, run_dir)
     print(f"SSV run finished: {run_dir} (checkpoints in {run_dir / 'checkpoints'})", flush=True)
     return run_dir
+
+
+def evaluation_items(config: DictConfig) -> list | None:
+    """The labeled images evaluated after training: ``evaluation.data``, else the synthetic test split."""
+    from datamodules.labeled import read_synthetic_split, resolve_labeled_source
+
+    if config.evaluation.data is not None:
+        return resolve_labeled_source(config.evaluation.data, config.model.image_size)
+    synthetic = synthetic_settings(config)
+    return None if synthetic is None else read_synthetic_split("test", **synthetic)
+
+
+def evaluate_after_training(config: DictConfig, model, trainer: pl.Trainer, run_dir: Path) -> None:
+    """The paper's protocol on a labeled set; the table is printed, written to ``eval/`` and logged."""
+    from ssv.evaluation import evaluate_model, format_table, write_report
+
+    if not config.evaluation.after_training or trainer.world_size > 1:
+        if trainer.world_size > 1:
+            log.info("evaluation after multi-process training is left to `make eval CKPT=... DATA=...`")
+        return
+    items = evaluation_items(config)
+    if items is None:
+        log.info("no labeled evaluation set (set evaluation.data to evaluate after training)")
+        return
+    model.eval()
+    result = evaluate_model(
+        model, items, image_size=config.model.image_size, batch_size=config.data.batch_size,
+        n_calibration=config.evaluation.n_calibration, seed=config.trainer.seed, accelerator=config.trainer.accelerator,
+    )
+    out_dir = run_dir / "eval"
+    files = write_report(result, items, out_dir, image_size=config.model.image_size,
+                         context={"run": str(run_dir), "category": config.category})
+    print(format_table(result, f"Viewpoint errors (degrees) after {model.iteration} iterations"), flush=True)
+    for logger in trainer.loggers:
+        logger.log_metrics({f"eval/{key}": value for key, value in result.metrics.items()}, step=model.iteration)
+        if hasattr(logger, "log_image"):
+            plots = [path for path in files if path.suffix == ".png"]
+            logger.log_image(key="eval/plots", images=[str(path) for path in plots], step=model.iteration)
+        logger.save()
 
 
 def main(argv: list[str] | None = None) -> int:
