@@ -76,7 +76,7 @@ test-slow: $(STAMP) ## Run only the slow checks
 	$(BIN)/python -m pytest -m slow
 
 lint: $(STAMP) ## Static checks (flake8, settings in setup.cfg)
-	$(BIN)/python -m flake8 src datamodules tests
+	$(BIN)/python -m flake8 src datamodules tests scripts
 
 data: $(STAMP) ## Render the synthetic collection for CATEGORY (cached)
 	$(BIN)/python -m ssv.synthetic.cli --category $(CATEGORY) $(ARGS)

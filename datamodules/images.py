@@ -1,4 +1,5 @@
-"""Unlabeled image collections for SSV: any folder tree of images, or a rendered synthetic collection.
+"""Unlabeled image collections for SSV: any folder tree of images, a shard collection (``datamodules.shards``) for
+collections too large to list on every rank, or a rendered synthetic collection.
 
 Each training sample is ``{"image": x, "mirror": flip(x)}`` in [-1, 1]; the horizontally mirrored copy feeds
 the symmetry constraint. Augmentation is photometric only: a geometric one would change the viewpoint.
@@ -17,6 +18,8 @@ import pytorch_lightning as pl
 import torch
 from albumentations.pytorch import ToTensorV2
 from torch.utils.data import DataLoader, Dataset, default_collate, get_worker_info
+
+from datamodules.shards import ResumableShardLoader, ShardStream, is_shard_collection
 
 logger = logging.getLogger(__name__)
 
@@ -63,12 +66,25 @@ def build_transform(image_size: int, color_jitter: float = 0.0) -> A.Compose:
 def read_rgb(path: Path) -> np.ndarray | None:
     """Decode an image file as uint8 RGB (grayscale and alpha converted); None if corrupt or unreadable."""
     try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    return decode_rgb(data)
+
+
+def decode_rgb(data: bytes) -> np.ndarray | None:
+    """Decode an encoded image as uint8 RGB; None if corrupt."""
+    try:
         # Decoding from memory makes OpenCV reject a truncated JPEG; cv2.imread would pad it with grey rows.
-        data = np.frombuffer(path.read_bytes(), dtype=np.uint8)
-        image = cv2.imdecode(data, cv2.IMREAD_COLOR)
-    except (OSError, cv2.error):
+        image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
+    except cv2.error:
         return None
     return None if image is None else cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def image_and_mirror(image: np.ndarray, transform) -> dict[str, torch.Tensor]:
+    tensor = transform(image=image)["image"]
+    return {"image": tensor, "mirror": torch.flip(tensor, dims=[-1])}
 
 
 class UnlabeledImageDataset(Dataset):
@@ -89,8 +105,7 @@ class UnlabeledImageDataset(Dataset):
         if image is None:
             self._mark_corrupt(index)
             return None
-        tensor = self.transform(image=image)["image"]
-        return {"image": tensor, "mirror": torch.flip(tensor, dims=[-1])}
+        return image_and_mirror(image, self.transform)
 
     @property
     def skipped_files(self) -> int:
@@ -106,6 +121,28 @@ class UnlabeledImageDataset(Dataset):
         if not self._corrupt[index]:
             logger.warning("Skipping corrupt or unreadable image %s", self.files[index])
             self._corrupt[index] = True
+
+
+class ShardedImageDataset(ShardStream):
+    """A rank's share of a shard collection as images and their mirrors; corrupt images yield None and are counted."""
+
+    def __init__(self, root: str | Path, transform, batch_size: int, **stream_settings):
+        super().__init__(root, batch_size, **stream_settings)
+        self.transform = transform
+        self._skipped = torch.zeros((), dtype=torch.long).share_memory_()
+
+    def decode(self, key: str, data: bytes) -> dict[str, torch.Tensor] | None:
+        image = decode_rgb(data)
+        if image is None:
+            logger.warning("Skipping corrupt image %s in the shards under %s", key, self.index.root)
+            self._skipped += 1
+            return None
+        return image_and_mirror(image, self.transform)
+
+    @property
+    def skipped_files(self) -> int:
+        """Corrupt images met so far, in any process."""
+        return int(self._skipped)
 
 
 def collate_skipping_corrupt(items: list[dict | None]) -> dict | None:
@@ -137,6 +174,18 @@ class CorruptSkippingDataLoader(DataLoader):
         _warn_skipped_summary(self.dataset)
 
 
+class CorruptSkippingShardLoader(ResumableShardLoader):
+    """A resumable shard loader that drops all-corrupt batches and warns after an epoch that met corrupt images."""
+
+    def __iter__(self):
+        for batch in super().__iter__():
+            if batch is not None:
+                yield batch
+        dataset = self.dataset
+        if dataset.skipped_files:
+            logger.warning("Skipped %d corrupt images in %s so far", dataset.skipped_files, dataset.index.root)
+
+
 def _warn_skipped_summary(dataset: UnlabeledImageDataset) -> None:
     corrupt = dataset.corrupt_files
     if corrupt:
@@ -148,7 +197,8 @@ def _warn_skipped_summary(dataset: UnlabeledImageDataset) -> None:
 
 
 class UnlabeledImageDataModule(pl.LightningDataModule):
-    """Trains on every image under ``root``, or on the train split of a rendered synthetic collection.
+    """Trains on every image under ``root`` (a folder, or a shard collection: each DDP rank then streams its own
+    part, and a resumed run continues with the next batch), or on the train split of a rendered synthetic collection.
 
     ``synthetic`` holds the keyword arguments of ``ssv.synthetic.ensure_rendered``; only ``train/images`` of
     the collection it returns is used, so its labels never reach training.
@@ -179,7 +229,7 @@ class UnlabeledImageDataModule(pl.LightningDataModule):
         self.seed = seed
         self.drop_last = drop_last
         self.pin_memory = pin_memory
-        self.train_dataset: UnlabeledImageDataset | None = None
+        self.train_dataset: UnlabeledImageDataset | ShardedImageDataset | None = None
 
     def prepare_data(self) -> None:
         if self.synthetic is not None:
@@ -189,10 +239,17 @@ class UnlabeledImageDataModule(pl.LightningDataModule):
         if self.train_dataset is not None:
             return
         root = self.image_root()
-        files = list_images(root)
-        self._check_enough_images(root, len(files))
         transform = build_transform(self.image_size, self.color_jitter)
         transform.set_random_seed(self.seed)
+        if is_shard_collection(root):
+            rank, world_size = self._rank_and_world_size()
+            dataset = ShardedImageDataset(root, transform, self.batch_size, drop_last=self.drop_last, rank=rank,
+                                          world_size=world_size, seed=self.seed)
+            self._check_enough_images(root, len(dataset))
+            self.train_dataset = dataset
+            return
+        files = list_images(root)
+        self._check_enough_images(root, len(files))
         self.train_dataset = UnlabeledImageDataset(files, transform)
 
     def image_root(self) -> Path:
@@ -201,9 +258,19 @@ class UnlabeledImageDataModule(pl.LightningDataModule):
             return self.root
         return self._render_synthetic() / "train" / "images"
 
-    def train_dataloader(self) -> CorruptSkippingDataLoader:
+    def train_dataloader(self) -> CorruptSkippingDataLoader | CorruptSkippingShardLoader:
+        dataset = self._require_dataset()
+        if isinstance(dataset, ShardedImageDataset):
+            return CorruptSkippingShardLoader(
+                dataset,
+                num_workers=self.num_workers,
+                persistent_workers=self.num_workers > 0,
+                pin_memory=self.pin_memory,
+                collate_fn=collate_skipping_corrupt,
+                worker_init_fn=seed_worker_augmentations,
+            )
         return CorruptSkippingDataLoader(
-            self._require_dataset(),
+            dataset,
             batch_size=self.batch_size,
             shuffle=True,
             generator=torch.Generator().manual_seed(self.seed),
@@ -217,8 +284,9 @@ class UnlabeledImageDataModule(pl.LightningDataModule):
 
     @property
     def num_images(self) -> int:
-        """Number of training image files (corrupt ones included); needs ``setup()``."""
-        return len(self._require_dataset())
+        """Number of training images (corrupt ones included; all ranks' for shards); needs ``setup()``."""
+        dataset = self._require_dataset()
+        return dataset.index.total if isinstance(dataset, ShardedImageDataset) else len(dataset)
 
     @property
     def skipped_files(self) -> int:
@@ -231,14 +299,21 @@ class UnlabeledImageDataModule(pl.LightningDataModule):
 
         return Path(synthetic.ensure_rendered(**self.synthetic))
 
+    def _rank_and_world_size(self) -> tuple[int, int]:
+        if self.trainer is not None:
+            return self.trainer.global_rank, self.trainer.world_size
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            return torch.distributed.get_rank(), torch.distributed.get_world_size()
+        return 0, 1
+
     def _check_enough_images(self, root: Path, count: int) -> None:
         if self.drop_last and count < self.batch_size:
             raise ValueError(
-                f"{root} holds {count} images, fewer than batch_size={self.batch_size}: with drop_last=True "
-                "no batch would be produced. Lower the batch size or add images."
+                f"{root} holds {count} images (per rank for shards), fewer than batch_size={self.batch_size}: with "
+                "drop_last=True no batch would be produced. Lower the batch size or add images."
             )
 
-    def _require_dataset(self) -> UnlabeledImageDataset:
+    def _require_dataset(self) -> UnlabeledImageDataset | ShardedImageDataset:
         if self.train_dataset is None:
             raise RuntimeError("UnlabeledImageDataModule.setup() must be called first")
         return self.train_dataset

@@ -1,0 +1,67 @@
+import csv
+import subprocess
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from datamodules.shards import ShardIndex
+from ssv.prepare import main
+
+REPO = Path(__file__).resolve().parents[2]
+CALIBRATION = "517.679 0 320\n0 517.679 240.5\n0 0 1\n\n0 0 0 0\n\n1 0 0\n0 1 0\n0 0 1\n\n0 0 0\n\n640 480\n"
+
+
+def write_png(path: Path, height: int = 48, width: int = 64, seed: int = 0) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), np.random.default_rng(seed).integers(0, 256, (height, width, 3), dtype=np.uint8))
+
+
+@pytest.fixture
+def biwi_sequence(tmp_path: Path) -> Path:
+    """A BIWI sequence: a frontal frame and a frame whose pose file is missing."""
+    sequence = tmp_path / "hpdb" / "01"
+    sequence.mkdir(parents=True)
+    (sequence / "rgb.cal").write_text(CALIBRATION)
+    write_png(sequence / "frame_00001_rgb.png", 480, 640)
+    (sequence / "frame_00001_pose.txt").write_text("1 0 0\n0 1 0\n0 0 1\n\n0 0 1000\n")
+    write_png(sequence / "frame_00002_rgb.png", 480, 640)
+    return tmp_path / "hpdb"
+
+
+def test_dataset_command_prepares_crops_labels_and_a_summary(biwi_sequence, tmp_path, capsys):
+    destination = tmp_path / "biwi"
+    assert main(["dataset", "biwi", str(biwi_sequence), str(destination), "--size", "24"]) == 0
+    assert f"Prepared {destination}: kept 1, skipped 1 (1 missing pose file)" in capsys.readouterr().out
+    assert cv2.imread(str(destination / "images" / "01" / "frame_00001.jpg")).shape == (24, 24, 3)
+    with (destination / "labels.csv").open() as handle:
+        assert list(csv.reader(handle)) == [["path", "azimuth", "elevation", "tilt"],
+                                            ["images/01/frame_00001.jpg", "0.0000", "0.0000", "0.0000"]]
+
+
+def test_dataset_command_errors_exit_2_with_one_line(biwi_sequence, tmp_path, capsys):
+    destination = tmp_path / "out"
+    (destination / "old").mkdir(parents=True)
+    assert main(["dataset", "biwi", str(biwi_sequence), str(destination)]) == 2
+    assert "error:" in capsys.readouterr().err
+    assert main(["dataset", "pascal3d-bus", str(tmp_path), str(tmp_path / "new")]) == 2
+    assert "bus_val.txt not found" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["dataset", "celeba", str(tmp_path), str(tmp_path / "new")])
+
+
+def test_shards_command_writes_an_index(tmp_path, capsys):
+    for number in range(5):
+        write_png(tmp_path / "images" / f"{number}.png", seed=number)
+    (tmp_path / "images" / "bad.jpg").write_bytes(b"\xff\xd8 truncated")
+    assert main(["shards", str(tmp_path / "images"), str(tmp_path / "shards"), "--per-shard", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "Wrote 5 images into 3 shards" in out and "Skipped 1 unreadable images" in out
+    assert ShardIndex.load(tmp_path / "shards").counts == (2, 2, 1)
+
+
+def test_make_prepare_runs_the_dataset_command():
+    command = subprocess.run(["make", "-n", "-W", "setup.cfg", "prepare", "DATASET=biwi", "SRC=raw", "DST=out"],
+                             cwd=REPO, capture_output=True, text=True, check=True).stdout
+    assert "-m ssv.prepare dataset biwi raw out --size 128" in command
