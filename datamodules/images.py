@@ -17,8 +17,9 @@ import numpy as np
 import pytorch_lightning as pl
 import torch
 from albumentations.pytorch import ToTensorV2
-from torch.utils.data import DataLoader, Dataset, default_collate, get_worker_info
+from torch.utils.data import Dataset, default_collate, get_worker_info
 
+from datamodules.resumable import EpochSampler, ResumableFolderLoader
 from datamodules.shards import ResumableShardLoader, ShardStream, is_shard_collection
 
 logger = logging.getLogger(__name__)
@@ -164,8 +165,8 @@ def seed_worker_augmentations(worker_id: int) -> None:
     info.dataset.transform.set_random_seed(seed)
 
 
-class CorruptSkippingDataLoader(DataLoader):
-    """DataLoader that drops all-corrupt batches and logs a summary of skipped files after each epoch."""
+class CorruptSkippingDataLoader(ResumableFolderLoader):
+    """A resumable folder loader that drops all-corrupt batches and logs a summary of skipped files after each epoch."""
 
     def __iter__(self):
         for batch in super().__iter__():
@@ -269,11 +270,11 @@ class UnlabeledImageDataModule(pl.LightningDataModule):
                 collate_fn=collate_skipping_corrupt,
                 worker_init_fn=seed_worker_augmentations,
             )
+        rank, world_size = self._rank_and_world_size()
+        sampler = EpochSampler(len(dataset), self.batch_size, seed=self.seed, rank=rank, world_size=world_size)
         return CorruptSkippingDataLoader(
             dataset,
-            batch_size=self.batch_size,
-            shuffle=True,
-            generator=torch.Generator().manual_seed(self.seed),
+            sampler,
             drop_last=self.drop_last,
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,

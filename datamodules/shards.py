@@ -16,7 +16,6 @@ on resuming, the runs are handed to the new workers rotated so that the first on
 from __future__ import annotations
 
 import json
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -24,9 +23,9 @@ from typing import Any, Iterable, Iterator
 import numpy as np
 import torch
 import webdataset
-from torch.utils.data import DataLoader, IterableDataset, get_worker_info
+from torch.utils.data import IterableDataset, get_worker_info
 
-logger = logging.getLogger(__name__)
+from datamodules.resumable import ResumableLoader
 
 INDEX_NAME = "shards.json"
 SHARD_PATTERN = "shard-{:06d}.tar"
@@ -199,44 +198,16 @@ class ShardStream(IterableDataset):
         return samples
 
 
-class ResumableShardLoader(DataLoader):
+class ResumableShardLoader(ResumableLoader):
     """A DataLoader over a :class:`ShardStream` whose ``state_dict`` (saved by Lightning in checkpoints) records the
     epoch and the batches delivered, so that a resumed run continues with the next batch.
-
-    Each ``iter()`` starts the next epoch, or finishes the one a loaded state interrupted.
     """
 
     def __init__(self, dataset: ShardStream, **kwargs):
         super().__init__(dataset, batch_size=dataset.batch_size, drop_last=dataset.drop_last, **kwargs)
-        self._epoch = -1
-        self._delivered = 0
-        self._resume_at: tuple[int, int] | None = None
 
-    def __iter__(self) -> Iterator[Any]:
-        epoch, delivered = self._resume_at or (self._epoch + 1, 0)
-        self._resume_at = None
-        if delivered >= len(self):
-            epoch, delivered = epoch + 1, 0
-        self._epoch, self._delivered = epoch, delivered
-        self.dataset.set_position(epoch, delivered)
-        for batch in super().__iter__():
-            self._delivered += 1
-            yield batch
-
-    def state_dict(self) -> dict[str, int]:
-        return {"epoch": self._epoch, "delivered_batches": self._delivered, **self._layout()}
-
-    def load_state_dict(self, state: dict[str, int]) -> None:
-        layout = self._layout()
-        saved = {key: state.get(key) for key in layout}
-        if saved != layout:
-            logger.warning(
-                "Shard loader state saved with %s, now %s: epoch %d is drawn again from its start",
-                saved, layout, state["epoch"],
-            )
-            self._resume_at = (state["epoch"], 0)
-            return
-        self._resume_at = (state["epoch"], state["delivered_batches"])
+    def _set_position(self, epoch: int, delivered_batches: int) -> None:
+        self.dataset.set_position(epoch, delivered_batches)
 
     def _layout(self) -> dict[str, int]:
         """What the order of batches depends on besides the epoch."""

@@ -118,6 +118,8 @@ def build_trainer(config: DictConfig, run_dir: Path) -> pl.Trainer:
         logger=build_logger(config, run_dir),
         callbacks=callbacks,
         plugins=[AtomicCheckpointIO()],
+        # The data module gives each rank its own resumable share of the data.
+        use_distributed_sampler=False,
     )
 
 

@@ -18,6 +18,7 @@ TINY = [
     "data.synthetic.num_train=12",
     "data.synthetic.num_test=2",
     "trainer.logger=csv",
+    "evaluation.after_training=false",
 ]
 
 
@@ -93,3 +94,31 @@ def test_sigterm_saves_a_resumable_checkpoint(tmp_path, monkeypatch):
     monkeypatch.setattr(train_module, "build_trainer", original)
     assert main(tiny_args(tmp_path, "trainer.max_steps=3", "--resume", "auto")) == 0
     assert torch.load(last, weights_only=True)["global_step"] == 6
+
+
+def final_weights(run_dir):
+    checkpoint = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
+    return checkpoint["state_dict"], checkpoint["global_step"]
+
+
+def test_resuming_gives_the_same_weights_as_an_uninterrupted_run(tmp_path):
+    runs = tmp_path / "runs" / "faces"
+    # 12 images in batches of 2: the interruption falls mid-epoch, the continuation crosses into the next epoch.
+    assert main(tiny_args(tmp_path, "trainer.max_steps=8", "run_name=straight")) == 0
+    assert main(tiny_args(tmp_path, "trainer.max_steps=3", "run_name=interrupted")) == 0
+    assert main(tiny_args(tmp_path, "trainer.max_steps=8", "--resume", str(runs / "interrupted/checkpoints/last.ckpt"))) == 0
+    straight, straight_step = final_weights(runs / "straight")
+    resumed, resumed_step = final_weights(runs / "interrupted")
+    assert straight_step == resumed_step == 16
+    for name, value in straight.items():
+        assert torch.equal(value, resumed[name]), name
+
+
+def test_training_ends_with_the_evaluation_table(tmp_path, capsys):
+    assert main(tiny_args(tmp_path, "trainer.max_steps=1", "run_name=evaluated", "evaluation.after_training=true",
+                          "evaluation.n_calibration=4", "data.synthetic.num_test=10")) == 0
+    assert "MAE calibrated" in capsys.readouterr().out
+    eval_dir = tmp_path / "runs" / "faces" / "evaluated" / "eval"
+    assert (eval_dir / "metrics.json").is_file() and (eval_dir / "scatter.png").is_file()
+    logged = (tmp_path / "runs" / "faces" / "evaluated").rglob("metrics.csv")
+    assert any("eval/mae_mean" in path.read_text() for path in logged)
