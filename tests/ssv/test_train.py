@@ -106,7 +106,8 @@ def test_resuming_gives_the_same_weights_as_an_uninterrupted_run(tmp_path):
     # 12 images in batches of 2: the interruption falls mid-epoch, the continuation crosses into the next epoch.
     assert main(tiny_args(tmp_path, "trainer.max_steps=8", "run_name=straight")) == 0
     assert main(tiny_args(tmp_path, "trainer.max_steps=3", "run_name=interrupted")) == 0
-    assert main(tiny_args(tmp_path, "trainer.max_steps=8", "--resume", str(runs / "interrupted/checkpoints/last.ckpt"))) == 0
+    interrupted = runs / "interrupted" / "checkpoints" / "last.ckpt"
+    assert main(tiny_args(tmp_path, "trainer.max_steps=8", "--resume", str(interrupted))) == 0
     straight, straight_step = final_weights(runs / "straight")
     resumed, resumed_step = final_weights(runs / "interrupted")
     assert straight_step == resumed_step == 16
