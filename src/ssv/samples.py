@@ -8,6 +8,9 @@ import numpy as np
 import pytorch_lightning as pl
 import torch
 from PIL import Image
+from pytorch_lightning.loggers import WandbLogger
+
+from ssv.module import SWEEP_STEPS
 
 
 def to_uint8(images: torch.Tensor) -> np.ndarray:
@@ -45,11 +48,10 @@ class SampleWriter(pl.Callback):
     def write(self, trainer: pl.Trainer, pl_module, iteration: int) -> None:
         if not trainer.is_global_zero:
             return
-        from ssv.module import SWEEP_STEPS
-
+        sweep = to_uint8(pl_module.viewpoint_sweep())
         panels = {
             "samples": image_grid(to_uint8(pl_module.sample_images()), columns=8),
-            "viewpoint_sweep": image_grid(to_uint8(pl_module.viewpoint_sweep()), columns=SWEEP_STEPS),
+            "viewpoint_sweep": image_grid(sweep, columns=SWEEP_STEPS),
         }
         self.directory.mkdir(parents=True, exist_ok=True)
         for name, grid in panels.items():
@@ -58,3 +60,18 @@ class SampleWriter(pl.Callback):
                 log_image = getattr(logger, "log_image", None)
                 if log_image is not None:
                     log_image(key=f"samples/{name}", images=[grid], step=iteration)
+        animation = self.directory / f"viewpoint_sweep_{iteration:07d}.gif"
+        write_sweep_animation(sweep, SWEEP_STEPS, animation)
+        for logger in trainer.loggers:
+            if isinstance(logger, WandbLogger):
+                import wandb
+
+                logger.experiment.log({"samples/viewpoint_sweep_animation": wandb.Video(str(animation))})
+
+
+def write_sweep_animation(sweep: np.ndarray, steps: int, path: Path) -> None:
+    """An animated GIF of a viewpoint sweep: frame k shows the k-th azimuth, elevation and tilt side by side."""
+    rows = sweep.reshape(-1, steps, *sweep.shape[1:])  # [angles, steps, H, W, 3]
+    frames = [Image.fromarray(image_grid(rows[:, step], columns=len(rows))) for step in range(steps)]
+    frames += frames[-2:0:-1]  # back and forth
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=120, loop=0)

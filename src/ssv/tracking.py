@@ -6,9 +6,11 @@ import logging
 import netrc
 import os
 import socket
+import time
 from pathlib import Path
 from urllib.parse import urlparse
 
+import pytorch_lightning as pl
 from omegaconf import DictConfig
 from pytorch_lightning.loggers import CSVLogger, Logger, TensorBoardLogger, WandbLogger
 
@@ -74,3 +76,19 @@ def build_logger(config: DictConfig, run_dir: Path) -> Logger:
     )
     logger.log_hyperparams(to_container(config))
     return logger
+
+
+class TrainingSpeed(pl.Callback):
+    """Logs iterations and images per second (all devices together), from the time between iterations."""
+
+    def __init__(self):
+        self._last: float | None = None
+
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs, batch, batch_idx) -> None:
+        now = time.perf_counter()
+        if self._last is not None:
+            seconds = now - self._last
+            images = batch["image"].shape[0] * trainer.world_size
+            pl_module.log_dict({"speed/iterations_per_s": 1.0 / seconds, "speed/images_per_s": images / seconds},
+                               on_step=True)
+        self._last = now

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytorch_lightning as pl
 from omegaconf import DictConfig, OmegaConf
-from pytorch_lightning.callbacks import ModelCheckpoint
+from pytorch_lightning.callbacks import LearningRateMonitor, ModelCheckpoint
 
 from ssv.checkpointing import LAST_CHECKPOINT, resolve_resume
 from ssv.config import ConfigError, experiment_path, load_config, to_container
@@ -86,7 +86,7 @@ def distributed_strategy(settings: DictConfig) -> str:
 def build_trainer(config: DictConfig, run_dir: Path) -> pl.Trainer:
     from ssv.checkpointing import AtomicCheckpointIO, RandomState, SaveOnPreemption
     from ssv.samples import SampleWriter
-    from ssv.tracking import build_logger
+    from ssv.tracking import TrainingSpeed, build_logger
 
     settings = config.trainer
     checkpoint_dir = run_dir / "checkpoints"
@@ -104,6 +104,8 @@ def build_trainer(config: DictConfig, run_dir: Path) -> pl.Trainer:
         SaveOnPreemption(checkpoint_dir),
         RandomState(),
         SampleWriter(run_dir / "samples", settings.sample_every_n_steps),
+        LearningRateMonitor(logging_interval="step"),
+        TrainingSpeed(),
     ]
     return pl.Trainer(
         default_root_dir=run_dir,

@@ -42,6 +42,7 @@ def test_fast_dev_run_of_the_entry_point_trains_on_synthetic_faces(tmp_path, cap
     assert f"SSV run directory: {run_dir}" in out and "SSV run finished" in out
     assert (run_dir / "config.yaml").is_file()
     assert sorted(p.name.split("_0")[0] for p in (run_dir / "samples").glob("*.png")) == ["samples", "viewpoint_sweep"]
+    assert len(list((run_dir / "samples").glob("viewpoint_sweep_*.gif"))) == 1
     collection = next((tmp_path / "synthetic").iterdir())
     assert (collection / "train" / "labels.csv").is_file()
 
