@@ -13,7 +13,12 @@ from torch import nn
 
 from ssv import losses
 from ssv.config import from_container
-from ssv.networks import SynthesisNetwork, ViewpointNetwork, ViewpointOutput, build_consistency_features
+from ssv.networks import (
+    ViewpointOutput,
+    build_consistency_features,
+    synthesis_network_from,
+    viewpoint_network_from,
+)
 from ssv.viewpoint import decode, encode, mirror_target, mirror_view, sample_views, viewpoint_loss
 
 log = logging.getLogger(__name__)
@@ -42,21 +47,8 @@ class SSVModule(pl.LightningModule):
         self.automatic_optimization = False
         self.save_hyperparameters()
         self.config = from_container(config)
-        model = self.config.model
-        self.generator = SynthesisNetwork(
-            image_size=model.image_size,
-            code_size=model.code_size,
-            width=model.width,
-            mapping_layers=model.mapping_layers,
-            rotation_sampling=model.rotation_sampling,
-        )
-        self.viewpoint_net = ViewpointNetwork(
-            image_size=model.image_size,
-            code_size=model.code_size,
-            width=model.width,
-            head_dropout=model.head_dropout,
-            stddev_group=model.stddev_group,
-        )
+        self.generator = synthesis_network_from(self.config.model)
+        self.viewpoint_net = viewpoint_network_from(self.config.model)
         self.ema_generator = copy.deepcopy(self.generator).requires_grad_(False).eval()
         self.consistency_features = self._build_consistency_features()
         self.non_finite_steps = 0

@@ -6,7 +6,7 @@ import pytorch_lightning as pl
 import torch
 
 from ssv.config import from_container
-from ssv.networks import ViewpointNetwork
+from ssv.networks import viewpoint_network_from
 from ssv.viewpoint import decode, encode, viewpoint_loss
 
 # Checkpoints name the module class that wrote them, so evaluation can rebuild the right one.
@@ -24,14 +24,7 @@ class SupervisedViewpointModule(pl.LightningModule):
         super().__init__()
         self.save_hyperparameters()
         self.config = from_container(config)
-        model = self.config.model
-        self.viewpoint_net = ViewpointNetwork(
-            image_size=model.image_size,
-            code_size=model.code_size,
-            width=model.width,
-            head_dropout=model.head_dropout,
-            stddev_group=model.stddev_group,
-        )
+        self.viewpoint_net = viewpoint_network_from(self.config.model)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """Predicted viewpoints ``[B, 3]`` (radians) of images in [-1, 1]."""

@@ -5,6 +5,8 @@ from ssv.networks.synthesis import MappingNetwork, SynthesisNetwork, rotate_volu
 from ssv.networks.viewpoint_net import ViewpointNetwork, ViewpointOutput
 
 __all__ = [
+    "synthesis_network_from",
+    "viewpoint_network_from",
     "ALEXNET_IMAGENET_URL",
     "FEATURE_KINDS",
     "MappingNetwork",
@@ -14,3 +16,25 @@ __all__ = [
     "build_consistency_features",
     "rotate_volume",
 ]
+
+
+def synthesis_network_from(model) -> SynthesisNetwork:
+    """S built from a ``model`` config section (``ssv.config.ModelConfig``)."""
+    return SynthesisNetwork(
+        image_size=model.image_size,
+        code_size=model.code_size,
+        width=model.width,
+        mapping_layers=model.mapping_layers,
+        rotation_sampling=model.rotation_sampling,
+    )
+
+
+def viewpoint_network_from(model) -> ViewpointNetwork:
+    """V built from a ``model`` config section (``ssv.config.ModelConfig``)."""
+    return ViewpointNetwork(
+        image_size=model.image_size,
+        code_size=model.code_size,
+        width=model.width,
+        head_dropout=model.head_dropout,
+        stddev_group=model.stddev_group,
+    )
