@@ -177,7 +177,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def row_config(row: Row, args: argparse.Namespace) -> DictConfig:
     experiment = (row.experiment or "{category}").format(category=args.category)
-    return load_config(experiment_path(experiment), args.overrides, profile=args.profile)
+    # The harness evaluates every row itself, on one calibration subset.
+    overrides = ["evaluation.after_training=false", *args.overrides]
+    return load_config(experiment_path(experiment), overrides, profile=args.profile)
 
 
 def cpu_model() -> str:

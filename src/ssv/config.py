@@ -236,7 +236,8 @@ def validate(config: DictConfig) -> None:
     if len(config.optim.betas) != 2:
         raise ConfigError("bad config key 'optim.betas': needs two values")
     evaluation = config.evaluation
-    if evaluation.after_training and evaluation.data is None and config.data.root is None:
+    evaluates = evaluation.after_training and not config.trainer.fast_dev_run
+    if evaluates and evaluation.data is None and config.data.root is None:
         test_images = config.data.synthetic.num_test
         if evaluation.n_calibration >= test_images:
             raise ConfigError(f"bad config key 'evaluation.n_calibration': {evaluation.n_calibration} leaves no test "

@@ -91,3 +91,10 @@ def test_container_round_trip_is_plain_and_validated():
     container["loss"]["bogus"] = 1
     with pytest.raises(ConfigError, match="loss.bogus"):
         from_container(container)
+
+
+def test_an_evaluation_that_would_leave_no_test_images_fails_before_training():
+    with pytest.raises(ConfigError, match="evaluation.n_calibration"):
+        faces("data.synthetic.num_test=50")
+    assert faces("data.synthetic.num_test=50", "evaluation.after_training=false").evaluation.n_calibration == 100
+    assert faces("data.synthetic.num_test=50", "trainer.fast_dev_run=true").trainer.fast_dev_run
