@@ -169,6 +169,7 @@ def evaluate_after_training(config: DictConfig, model, trainer: pl.Trainer, run_
     if items is None:
         log.info("no labeled evaluation set (set evaluation.data to evaluate after training)")
         return
+    iteration = model.iteration  # read first: evaluation attaches the model to a test Trainer
     model.eval()
     result = evaluate_model(
         model, items, image_size=config.model.image_size, batch_size=config.data.batch_size,
@@ -177,12 +178,12 @@ def evaluate_after_training(config: DictConfig, model, trainer: pl.Trainer, run_
     out_dir = run_dir / "eval"
     files = write_report(result, items, out_dir, image_size=config.model.image_size,
                          context={"run": str(run_dir), "category": config.category})
-    print(format_table(result, f"Viewpoint errors (degrees) after {model.iteration} iterations"), flush=True)
+    print(format_table(result, f"Viewpoint errors (degrees) after {iteration} iterations"), flush=True)
     for logger in trainer.loggers:
-        logger.log_metrics({f"eval/{key}": value for key, value in result.metrics.items()}, step=model.iteration)
+        logger.log_metrics({f"eval/{key}": value for key, value in result.metrics.items()}, step=iteration)
         if hasattr(logger, "log_image"):
             plots = [path for path in files if path.suffix == ".png"]
-            logger.log_image(key="eval/plots", images=[str(path) for path in plots], step=model.iteration)
+            logger.log_image(key="eval/plots", images=[str(path) for path in plots], step=iteration)
         logger.save()
 
 

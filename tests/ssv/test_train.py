@@ -119,7 +119,8 @@ def test_resuming_gives_the_same_weights_as_an_uninterrupted_run(tmp_path):
 def test_training_ends_with_the_evaluation_table(tmp_path, capsys):
     assert main(tiny_args(tmp_path, "trainer.max_steps=1", "run_name=evaluated", "evaluation.after_training=true",
                           "evaluation.n_calibration=4", "data.synthetic.num_test=10")) == 0
-    assert "MAE calibrated" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "MAE calibrated" in out and "after 1 iterations" in out
     eval_dir = tmp_path / "runs" / "faces" / "evaluated" / "eval"
     assert (eval_dir / "metrics.json").is_file() and (eval_dir / "scatter.png").is_file()
     logged = (tmp_path / "runs" / "faces" / "evaluated").rglob("metrics.csv")
