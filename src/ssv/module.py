@@ -128,6 +128,7 @@ class SSVModule(pl.LightningModule):
         self.update_ema()
         logged = {f"v/{name}": value for name, value in viewpoint_terms.items()}
         logged.update({f"s/{name}": value for name, value in synthesis_terms.items()})
+        logged = self.mean_over_ranks(logged)
         self.log_dict(logged, on_step=True, prog_bar=False)
         self.log("iteration", float(self.iteration), on_step=True)
         self.log_dict(
@@ -135,6 +136,13 @@ class SSVModule(pl.LightningModule):
             prog_bar=True,
             on_step=True,
         )
+
+    def mean_over_ranks(self, values: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Every logged term averaged over the DDP ranks, in one all-reduce."""
+        stacked = torch.stack([value.float() for value in values.values()])
+        if self._trainer is not None and self.trainer.world_size > 1:
+            stacked = self.trainer.strategy.reduce(stacked, reduce_op="mean")
+        return dict(zip(values, stacked))
 
     @property
     def iteration(self) -> int:

@@ -70,6 +70,7 @@ def main(mode: str, out_dir: Path, iterations: int) -> None:
     trainer.fit(model, train_dataloaders=DataLoader(share, batch_size=batch_size))
     state = {name: module.state_dict() for name, module in
              (("V", model.viewpoint_net), ("S", model.generator), ("EMA", model.ema_generator))}
+    state["logged"] = {key: value for key, value in trainer.callback_metrics.items() if key[:2] in ("v/", "s/")}
     torch.save(state, out_dir / f"{mode}_rank{trainer.global_rank}.pt")
 
 
