@@ -161,9 +161,10 @@ def evaluate_after_training(config: DictConfig, model, trainer: pl.Trainer, run_
     """The paper's protocol on a labeled set; the table is printed, written to ``eval/`` and logged."""
     from ssv.evaluation import evaluate_model, format_table, write_report
 
-    if not config.evaluation.after_training or trainer.world_size > 1:
-        if trainer.world_size > 1:
-            log.info("evaluation after multi-process training is left to `make eval CKPT=... DATA=...`")
+    if not config.evaluation.after_training:
+        return
+    if trainer.world_size > 1:
+        log.info("evaluation after multi-process training is left to `make eval CKPT=... DATA=...`")
         return
     items = evaluation_items(config)
     if items is None:
