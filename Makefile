@@ -25,6 +25,9 @@ DATASET ?=
 SRC ?=
 DST ?=
 SIZE ?= 128
+BATCH ?=
+REFERENCE ?=
+VARIANTS ?=
 STAMP := $(VENV)/.installed-stamp
 
 export NO_ALBUMENTATIONS_UPDATE := 1
@@ -32,7 +35,7 @@ export PYTHONUNBUFFERED := 1
 
 .DEFAULT_GOAL := help
 .PHONY: help install test test-slow lint train data samples-grid clean
-.PHONY: eval bench-accuracy sweep
+.PHONY: eval bench bench-accuracy sweep
 .PHONY: prepare shards
 
 help: ## List targets and variables
@@ -49,8 +52,11 @@ help: ## List targets and variables
 	@echo "  SWEEP=<name>         sweep: experiments/sweeps/<name>.yaml; COUNT=<n> runs for this agent"
 	@echo "  CKPT=<path.ckpt>     eval: checkpoint of SSV or the supervised baseline"
 	@echo "  DATA=<spec>          eval: synthetic:<category> (its test split), a labels.csv or a folder holding one"
-	@echo "  OUT=<dir>            eval, bench-accuracy: output folder (eval default: beside the checkpoint)"
+	@echo "  OUT=<dir>            eval, bench, bench-accuracy: output folder (eval default: beside the checkpoint)"
 	@echo "  N_CALIBRATION=$(N_CALIBRATION)      eval, bench-accuracy: calibration images (empty: 100)"
+	@echo "  BATCH=$(BATCH)             bench: batch size (empty: the profile's)"
+	@echo "  REFERENCE=1          bench: also time the release's design and print the speed-up"
+	@echo "  VARIANTS=$(VARIANTS)          bench: bf16,compile (default both) or none"
 	@echo "  BUDGET=$(BUDGET)            bench-accuracy: training minutes per trained row"
 	@echo "  ROWS=$(ROWS)             bench-accuracy: rows, e.g. constant,supervised,ssv-full (empty: all)"
 	@echo "  DATASET=<name>       prepare: 300w-lp aflw2000 biwi biwi-axis-angle pascal3d-car pascal3d-bus pascal3d-train"
@@ -76,7 +82,7 @@ test-slow: $(STAMP) ## Run only the slow checks
 	$(BIN)/python -m pytest -m slow
 
 lint: $(STAMP) ## Static checks (flake8, settings in setup.cfg)
-	$(BIN)/python -m flake8 src datamodules tests scripts
+	$(BIN)/python -m flake8 src datamodules tests
 
 data: $(STAMP) ## Render the synthetic collection for CATEGORY (cached)
 	$(BIN)/python -m ssv.synthetic.cli --category $(CATEGORY) $(ARGS)
@@ -91,8 +97,11 @@ eval: $(STAMP) ## Evaluate CKPT on labeled DATA (calibrated MAE table, metrics.j
 	@test -n "$(CKPT)" -a -n "$(DATA)" || { echo "error: set CKPT=<path.ckpt> and DATA=<spec>, e.g. DATA=synthetic:faces" >&2; exit 2; }
 	$(BIN)/python -m ssv.evaluation --ckpt $(CKPT) --data $(DATA) $(if $(OUT),--out $(OUT)) $(if $(N_CALIBRATION),--n-calibration $(N_CALIBRATION))
 
+bench: $(STAMP) ## Time training iterations, V/S steps, loader and inference; bench.json (see README, Performance)
+	$(BIN)/python -m ssv.benchmark.speed --category $(CATEGORY) $(if $(PROFILE),--profile $(PROFILE)) $(if $(BATCH),--batch $(BATCH)) $(if $(REFERENCE),--reference) $(if $(VARIANTS),--variants $(VARIANTS)) $(if $(OUT),--out $(OUT)) $(ARGS)
+
 bench-accuracy: $(STAMP) ## Train each accuracy row on CATEGORY for BUDGET minutes, evaluate all, print one table
-	$(BIN)/python -m ssv.bench_accuracy --category $(CATEGORY) --budget $(BUDGET) $(if $(PROFILE),--profile $(PROFILE)) $(if $(ROWS),--rows $(ROWS)) $(if $(OUT),--out $(OUT)) $(if $(N_CALIBRATION),--n-calibration $(N_CALIBRATION)) $(ARGS)
+	$(BIN)/python -m ssv.benchmark.accuracy --category $(CATEGORY) --budget $(BUDGET) $(if $(PROFILE),--profile $(PROFILE)) $(if $(ROWS),--rows $(ROWS)) $(if $(OUT),--out $(OUT)) $(if $(N_CALIBRATION),--n-calibration $(N_CALIBRATION)) $(ARGS)
 
 clean: ## Remove caches (keeps .venv, data and runs)
 	rm -rf .pytest_cache build src/*.egg-info

@@ -26,7 +26,8 @@ def gradient_penalty(
     critic: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor, fake: torch.Tensor, blend: torch.Tensor
 ) -> torch.Tensor:
     """WGAN-GP: mean((||grad critic(x_hat)|| - 1)^2) at blends x_hat = lerp(x, x_s, blend), blend ``[B,1,1,1]``."""
-    mixed = torch.lerp(real.detach(), fake.detach(), blend).requires_grad_(True)
+    # Under mixed precision the fakes come out in the autocast dtype.
+    mixed = torch.lerp(real.detach(), fake.detach().to(real.dtype), blend.to(real.dtype)).requires_grad_(True)
     (gradient,) = torch.autograd.grad(critic(mixed).sum(), mixed, create_graph=True)
     return (gradient.flatten(1).norm(dim=1) - 1.0).square().mean()
 

@@ -193,14 +193,32 @@ class SSVModule(pl.LightningModule):
     def enabled(self, term: str) -> bool:
         return self.loss_weight(term) > 0
 
+    def viewpoint_outputs(self, *batches: torch.Tensor) -> list[ViewpointOutput]:
+        """V on equal-sized independent batches, in one pass; minibatch stddev stays within each batch."""
+        return self.viewpoint_net(torch.cat(batches), sources=len(batches)).split(len(batches))
+
+    def generate(self, *latents: tuple[torch.Tensor, torch.Tensor]) -> list[torch.Tensor]:
+        """S on several batches of sampled (codes, views), in one pass (S treats every sample on its own)."""
+        codes, views = (torch.cat(parts) for parts in zip(*latents))
+        return list(self.synthesise(codes, views).split([len(batch_codes) for batch_codes, _ in latents]))
+
+    def synthesise(self, codes: torch.Tensor, views: torch.Tensor) -> torch.Tensor:
+        """S(codes, views), building the pre-rotation volume once per distinct sampled code.
+
+        The S step renders each style at several viewpoints; the volume depends on the code alone. The codes
+        are sampled, so no gradient needs to reach them through ``unique``.
+        """
+        distinct, style_of_sample = torch.unique(codes, dim=0, return_inverse=True)
+        return self.generator.render(self.generator.styled_volume(distinct)[style_of_sample], codes, views)
+
     def viewpoint_step_terms(self, batch: dict) -> dict[str, torch.Tensor]:
         """Step 1 of SPEC section 5: the losses that train V, with S frozen."""
         real, mirror = batch["image"], batch["mirror"]
         codes, views = self.sample_latents(real.shape[0])
         with torch.no_grad():
             fake = self.generator(codes, views)
-        real_out = self.viewpoint_net(real)
-        fake_out = self.viewpoint_net(fake)
+        symmetry = self.enabled("sym") or self.enabled("sym_style")
+        real_out, fake_out, *mirror_out = self.viewpoint_outputs(real, fake, *([mirror] if symmetry else []))
         terms = {"wgan_gap": (real_out.score.mean() - fake_out.score.mean()).detach()}
         if self.enabled("critic"):
             terms["critic"] = losses.critic_loss(real_out.score, fake_out.score)
@@ -212,8 +230,8 @@ class SSVModule(pl.LightningModule):
                 lambda x: self.viewpoint_net(x).score, real, fake, blend
             )
         terms.update(self._reconstruction_terms(fake_out, codes, views))
-        if self.enabled("sym") or self.enabled("sym_style"):
-            terms.update(self._symmetry_terms(real_out, self.viewpoint_net(mirror)))
+        if symmetry:
+            terms.update(self._symmetry_terms(real_out, *mirror_out))
         if self.enabled("imc"):
             terms["imc"] = self._image_consistency(real, real_out)
         return terms
@@ -225,15 +243,15 @@ class SSVModule(pl.LightningModule):
         # Pairs sharing a style (a, a) and pairs sharing a viewpoint (a, b): 3B images.
         codes = torch.cat([codes_a, codes_a, codes_b])
         views = torch.cat([views_a, views_b, views_a])
-        images = self.generator(codes, views)
+        flip = [(codes_a, mirror_view(views_a))] if self.enabled("gen_flip") else []
+        images, *mirrored = self.generate((codes, views), *flip)
         output = self.viewpoint_net(images)
         terms = {}
         if self.enabled("adversarial"):
             terms["adversarial"] = losses.generator_adversarial_loss(output.score)
         terms.update(self._reconstruction_terms(output, codes, views))
-        if self.enabled("gen_flip"):
-            mirrored = self.generator(codes_a, mirror_view(views_a))
-            terms["gen_flip"] = losses.generator_flip_loss(mirrored, images[:batch_size])
+        if mirrored:
+            terms["gen_flip"] = losses.generator_flip_loss(*mirrored, images[:batch_size])
         return terms
 
     def _reconstruction_terms(

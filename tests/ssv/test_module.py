@@ -5,6 +5,7 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader
 
+from datamodules.random_pairs import RandomMirrorPairs
 from ssv.config import experiment_path, load_config, to_container
 from ssv.module import SSVModule
 
@@ -30,17 +31,6 @@ def only(term: str, *overrides):
     return tiny_config(*zeros, *overrides)
 
 
-class MirrorPairs(torch.utils.data.Dataset):
-    def __init__(self, count: int, size: int):
-        self.images = torch.rand(count, 3, size, size, generator=torch.Generator().manual_seed(1)) * 2 - 1
-
-    def __len__(self):
-        return len(self.images)
-
-    def __getitem__(self, index):
-        return {"image": self.images[index], "mirror": self.images[index].flip(-1)}
-
-
 def snapshot(module: torch.nn.Module) -> dict[str, torch.Tensor]:
     return {name: p.detach().clone() for name, p in module.named_parameters()}
 
@@ -50,7 +40,7 @@ def changed(before: dict, module: torch.nn.Module) -> set[str]:
 
 
 def fit_iterations(model: SSVModule, iterations: int = 1, batch_size: int = 2, **trainer_args) -> pl.Trainer:
-    loader = DataLoader(MirrorPairs(8, model.config.model.image_size), batch_size=batch_size)
+    loader = DataLoader(RandomMirrorPairs(8, model.config.model.image_size), batch_size=batch_size)
     trainer = pl.Trainer(
         max_steps=2 * iterations,
         accelerator="cpu",
@@ -136,7 +126,7 @@ def test_each_s_step_term_alone_trains_s_and_not_v(term):
 
 def test_a_zero_weight_switches_a_term_off():
     model = SSVModule(to_container(tiny_config("loss.sym=0", "loss.imc=0")))
-    batch = MirrorPairs(2, 64)[0]
+    batch = RandomMirrorPairs(2, 64)[0]
     batch = {key: value.unsqueeze(0).expand(2, -1, -1, -1) for key, value in batch.items()}
     terms = model.viewpoint_step_terms(batch)
     assert "sym" not in terms and "imc" not in terms and "critic" in terms and "gradient_penalty" in terms
@@ -146,7 +136,7 @@ def test_a_zero_weight_switches_a_term_off():
 @pytest.mark.parametrize("features", ["alexnet", "pixels", "encoder"])
 def test_image_consistency_runs_with_every_feature_kind(features):
     model = SSVModule(to_container(tiny_config(f"imc.features={features}")))
-    batch = MirrorPairs(2, 64)
+    batch = RandomMirrorPairs(2, 64)
     batch = {"image": batch.images, "mirror": batch.images.flip(-1)}
     terms = model.viewpoint_step_terms(batch)
     assert torch.isfinite(terms["imc"]) and 0 <= terms["imc"] <= 2
@@ -182,7 +172,7 @@ def test_checkpoint_reload_gives_identical_viewpoints(tmp_path):
     checkpoint = torch.load(path, weights_only=True)
     assert len(checkpoint["optimizer_states"]) == 2
     assert any(key.startswith("ema_generator.") for key in checkpoint["state_dict"])
-    images = MirrorPairs(4, 64).images
+    images = RandomMirrorPairs(4, 64).images
     model.eval(), restored.eval()
     with torch.no_grad():
         assert torch.equal(model(images), restored(images))

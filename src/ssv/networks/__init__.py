@@ -29,9 +29,9 @@ def synthesis_network_from(model) -> SynthesisNetwork:
     )
 
 
-def viewpoint_network_from(model) -> ViewpointNetwork:
+def viewpoint_network_from(model, network_class: type[ViewpointNetwork] = ViewpointNetwork) -> ViewpointNetwork:
     """V built from a ``model`` config section (``ssv.config.ModelConfig``)."""
-    return ViewpointNetwork(
+    return network_class(
         image_size=model.image_size,
         code_size=model.code_size,
         width=model.width,

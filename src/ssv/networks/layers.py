@@ -112,16 +112,21 @@ class MinibatchStdDev(nn.Module):
     """Appends one channel holding the mean feature standard deviation over a group of samples (ProGAN).
 
     ``group_size`` None takes the whole batch (the release); otherwise consecutive groups of that size.
+    ``sources`` > 1 says the batch is that many independent batches concatenated (one network pass over
+    real, fake and mirror images): groups then never mix samples of two sources.
     """
 
     def __init__(self, group_size: int | None = None):
         super().__init__()
         self.group_size = group_size
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        group = self.group_size or x.shape[0]
-        if x.shape[0] % group:
-            raise ValueError(f"batch of {x.shape[0]} is not divisible by the stddev group size {group}")
+    def forward(self, x: torch.Tensor, sources: int = 1) -> torch.Tensor:
+        if x.shape[0] % sources:
+            raise ValueError(f"batch of {x.shape[0]} does not split into {sources} equal sources")
+        per_source = x.shape[0] // sources
+        group = self.group_size or per_source
+        if per_source % group:
+            raise ValueError(f"batch of {per_source} per source is not divisible by the stddev group size {group}")
         grouped = x.view(-1, group, *x.shape[1:])
         mean_std = torch.sqrt(grouped.var(dim=1, unbiased=False) + 1e-8).flatten(1).mean(dim=1)
         channel = mean_std.view(-1, 1, 1, 1, 1).expand(-1, group, 1, *x.shape[2:])

@@ -145,17 +145,27 @@ class SynthesisNetwork(nn.Module):
         self.to_rgb = EqualConv2d(image_channels, 3, 1)
 
     def forward(self, z: torch.Tensor, view: torch.Tensor) -> torch.Tensor:
-        if z.dim() != 2 or z.shape[1] != 2 * self.code_size:
-            raise ValueError(f"z must be [B, {2 * self.code_size}] (z1, z2), got {list(z.shape)}")
-        batch = z.shape[0]
-        # One mapping pass over z1 and z2 stacked as separate samples.
-        styles = self.mapping(z.reshape(2 * batch, self.code_size)).view(batch, 2, self.code_size)
-        volume_style, image_style = styles.unbind(1)
-        x = self.constant.expand(batch, -1, -1, -1, -1)
+        return self.render(self.styled_volume(z), z, view)
+
+    def styled_volume(self, z: torch.Tensor) -> torch.Tensor:
+        """The volume before rotation, ``[B, C, 16, 16, 16]``: it depends on z1 only."""
+        self._check_codes(z)
+        volume_style = self.mapping(z[:, :self.code_size])
+        x = self.constant.expand(z.shape[0], -1, -1, -1, -1)
         for block in self.volume_blocks:
             x = block(x, volume_style)
-        x = self.rotated_convs(rotate_volume(x, view, self.rotation_sampling))
+        return x
+
+    def render(self, volume: torch.Tensor, z: torch.Tensor, view: torch.Tensor) -> torch.Tensor:
+        """Images from pre-rotation volumes, the z2 half of ``z`` and viewpoints."""
+        self._check_codes(z)
+        image_style = self.mapping(z[:, self.code_size:])
+        x = self.rotated_convs(rotate_volume(volume, view, self.rotation_sampling))
         x = self.projection(x.flatten(1, 2))  # fold depth into channels: [B, C * D, H, W]
         for block in self.image_blocks:
             x = block(x, image_style)
         return self.to_rgb(x)
+
+    def _check_codes(self, z: torch.Tensor) -> None:
+        if z.dim() != 2 or z.shape[1] != 2 * self.code_size:
+            raise ValueError(f"z must be [B, {2 * self.code_size}] (z1, z2), got {list(z.shape)}")

@@ -26,32 +26,44 @@ class ViewpointOutput(NamedTuple):
     magnitude_logits: torch.Tensor  # [B, 3, 2], log-softmax read as log (cos^2, sin^2)
     sign_logits: torch.Tensor  # [B, 3, 4], quadrant logits
 
+    def split(self, parts: int) -> list["ViewpointOutput"]:
+        """The outputs of ``parts`` equal, concatenated batches, each on its own."""
+        return [ViewpointOutput(*chunk) for chunk in zip(*(field.chunk(parts) for field in self))]
 
-def _halve() -> nn.Upsample:
+
+def halve() -> nn.Upsample:
     """Bilinear x0.5 downsampling."""
     return nn.Upsample(scale_factor=0.5, mode="bilinear", align_corners=False)
 
 
-def _conv_block(in_channels: int, out_channels: int) -> nn.Sequential:
+def conv_block(in_channels: int, out_channels: int) -> nn.Sequential:
     """Two 3x3 convs with instance norm and LeakyReLU (no conv bias: the norm cancels it), then x0.5."""
     stages = []
     for conv_in in (in_channels, out_channels):
         stages += [EqualConv2d(conv_in, out_channels, 3, padding=1, bias=False),
                    nn.InstanceNorm2d(out_channels), leaky_relu()]
-    return nn.Sequential(*stages, _halve())
+    return nn.Sequential(*stages, halve())
 
 
-def _final_block(channels: int, stddev_group: int | None) -> nn.Sequential:
-    """At 4 px: minibatch stddev, 3x3 conv, 4x4 valid conv, giving ``[B, channels]``."""
+def _final_block(channels: int) -> nn.Sequential:
+    """At 4 px, after the minibatch-stddev channel: 3x3 conv, 4x4 valid conv, giving ``[B, channels]``."""
     return nn.Sequential(
-        MinibatchStdDev(stddev_group),
         EqualConv2d(channels + 1, channels, 3, padding=1), leaky_relu(),
         EqualConv2d(channels, channels, 4), leaky_relu(),
         nn.Flatten(),
     )
 
 
-def build_encoder(image_size: int, width: float, stddev_group: int | None = None) -> nn.Sequential:
+class Encoder(nn.Sequential):
+    """The encoder's stages in order; ``sources`` reaches the minibatch-stddev stage (see MinibatchStdDev)."""
+
+    def forward(self, x: torch.Tensor, sources: int = 1) -> torch.Tensor:
+        for stage in self:
+            x = stage(x, sources) if isinstance(stage, MinibatchStdDev) else stage(x)
+        return x
+
+
+def build_encoder(image_size: int, width: float, stddev_group: int | None = None) -> Encoder:
     """The effective encoder of the release: x0.5, 1x1 conv RGB->256, conv blocks down to 8 px, final block.
 
     The release's first full-resolution block is discarded by a fade-in leftover, so it is not built.
@@ -63,12 +75,13 @@ def build_encoder(image_size: int, width: float, stddev_group: int | None = None
     in_channels = scaled_channels(_INPUT_CHANNELS, width)
     trunk_channels = scaled_channels(_TRUNK_CHANNELS, width)
     resolution = image_size // 2
-    stages = OrderedDict(downsample=_halve(), from_rgb=EqualConv2d(3, in_channels, 1))
+    stages = OrderedDict(downsample=halve(), from_rgb=EqualConv2d(3, in_channels, 1))
     while resolution >= _SMALLEST_BLOCK:
-        stages[f"block{resolution}"] = _conv_block(in_channels, trunk_channels)
+        stages[f"block{resolution}"] = conv_block(in_channels, trunk_channels)
         in_channels, resolution = trunk_channels, resolution // 2
-    stages["final"] = _final_block(trunk_channels, stddev_group)
-    return nn.Sequential(stages)
+    stages["stddev"] = MinibatchStdDev(stddev_group)
+    stages["final"] = _final_block(trunk_channels)
+    return Encoder(stages)
 
 
 class AngleHead(nn.Module):
@@ -98,12 +111,13 @@ class ViewpointNetwork(nn.Module):
         hidden = scaled_channels(_ANGLE_HIDDEN, width)
         self.angle_heads = nn.ModuleList(AngleHead(trunk_size, hidden, head_dropout) for _ in ANGLES)
 
-    def trunk(self, x: torch.Tensor) -> torch.Tensor:
+    def trunk(self, x: torch.Tensor, sources: int = 1) -> torch.Tensor:
         """The encoder's features ``[B, 512 * width]``."""
-        return self.encoder(x)
+        return self.encoder(x, sources)
 
-    def forward(self, x: torch.Tensor) -> ViewpointOutput:
-        features = self.trunk(x)
+    def forward(self, x: torch.Tensor, sources: int = 1) -> ViewpointOutput:
+        """Outputs for images ``x``; ``sources`` > 1: x is that many independent batches concatenated."""
+        features = self.trunk(x, sources)
         magnitude_logits, sign_logits = zip(*(head(features) for head in self.angle_heads))
         return ViewpointOutput(
             score=self.score_head(features).squeeze(-1),

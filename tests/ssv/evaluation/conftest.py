@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 import pytorch_lightning as pl
-import torch
 from torch.utils.data import DataLoader
 
+from datamodules.random_pairs import RandomMirrorPairs
 from ssv.config import experiment_path, load_config, to_container
 from ssv.module import SSVModule
 
@@ -25,17 +25,6 @@ def tiny_config(*overrides):
     return load_config(experiment_path("faces"), TINY + list(overrides), profile="small")
 
 
-class MirrorPairs(torch.utils.data.Dataset):
-    def __init__(self, count: int, size: int):
-        self.images = torch.rand(count, 3, size, size, generator=torch.Generator().manual_seed(1)) * 2 - 1
-
-    def __len__(self):
-        return len(self.images)
-
-    def __getitem__(self, index):
-        return {"image": self.images[index], "mirror": self.images[index].flip(-1)}
-
-
 def fit_and_save(model: pl.LightningModule, dataset, path: Path, steps: int) -> Path:
     trainer = pl.Trainer(max_steps=steps, accelerator="cpu", logger=False, enable_checkpointing=False,
                          enable_progress_bar=False, enable_model_summary=False)
@@ -49,7 +38,7 @@ def fit_and_save(model: pl.LightningModule, dataset, path: Path, steps: int) -> 
 def ssv_checkpoint(tmp_path_factory) -> Path:
     """An SSV checkpoint after two iterations of the tiny model."""
     model = SSVModule(to_container(tiny_config()))
-    return fit_and_save(model, MirrorPairs(8, 32), tmp_path_factory.mktemp("ssv") / "tiny.ckpt", steps=4)
+    return fit_and_save(model, RandomMirrorPairs(8, 32), tmp_path_factory.mktemp("ssv") / "tiny.ckpt", steps=4)
 
 
 @pytest.fixture(scope="session")

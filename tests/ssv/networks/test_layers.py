@@ -89,3 +89,13 @@ def test_minibatch_stddev_groups_are_consecutive_samples():
     assert torch.allclose(grouped, halves)
     with pytest.raises(ValueError, match="divisible"):
         MinibatchStdDev(group_size=3)(x)
+
+
+@pytest.mark.parametrize("group_size", [None, 1, 3])
+def test_minibatch_stddev_never_mixes_concatenated_sources(group_size):
+    x = torch.randn(12, 3, 4, 4)
+    merged = MinibatchStdDev(group_size)(x, sources=2)
+    separate = torch.cat([MinibatchStdDev(group_size)(half) for half in x.chunk(2)])
+    torch.testing.assert_close(merged, separate)
+    with pytest.raises(ValueError, match="5 equal sources"):
+        MinibatchStdDev(group_size)(x, sources=5)

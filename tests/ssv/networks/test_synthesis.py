@@ -41,8 +41,16 @@ def test_mapping_is_one_separate_network_applied_to_both_halves():
     network.mapping.register_forward_hook(lambda module, inputs, output: seen.append(inputs[0]))
     z = _codes(2, 16)
     network(z, torch.zeros(2, 3))
-    z1, z2 = z[:, :16], z[:, 16:]
-    torch.testing.assert_close(seen[0], torch.stack([z1, z2], dim=1).reshape(4, 16))
+    torch.testing.assert_close(torch.stack(seen), torch.stack([z[:, :16], z[:, 16:]]))
+
+
+def test_the_pre_rotation_volume_depends_on_z1_only():
+    network = SynthesisNetwork(image_size=64, code_size=16, width=0.125, mapping_layers=2)
+    z = _codes(2, 16)
+    other_z2 = torch.cat([z[:, :16], _codes(2, 8)], dim=1)
+    torch.testing.assert_close(network.styled_volume(z), network.styled_volume(other_z2))
+    view = torch.rand(2, 3)
+    torch.testing.assert_close(network.render(network.styled_volume(z), z, view), network(z, view))
 
 
 @pytest.mark.parametrize("mode", ["nearest", "bilinear"])

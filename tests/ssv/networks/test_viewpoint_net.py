@@ -48,3 +48,12 @@ def test_eval_mode_is_deterministic():
     network = ViewpointNetwork(image_size=64, code_size=16, width=0.125).eval()
     images = torch.rand(2, 3, 64, 64)
     torch.testing.assert_close(network(images).sign_logits, network(images).sign_logits)
+
+
+def test_one_pass_over_concatenated_batches_splits_into_their_own_outputs():
+    network = ViewpointNetwork(image_size=64, code_size=16, width=0.125, head_dropout=0.0)
+    batches = torch.rand(3, 4, 3, 64, 64).unbind()
+    merged = network(torch.cat(batches), sources=3).split(3)
+    for batch, output in zip(batches, merged):
+        for merged_field, own_field in zip(output, network(batch)):
+            torch.testing.assert_close(merged_field, own_field)

@@ -5,7 +5,7 @@ import json
 import pytest
 import torch
 
-from ssv.bench_accuracy import ROWS, main, parse_args, parse_rows, row_config
+from ssv.benchmark.accuracy import ROWS, main, parse_args, parse_rows, row_config
 
 BUDGET_MINUTES = 0.03
 N_CALIBRATION = 8
@@ -38,7 +38,7 @@ def test_every_row_is_trained_within_the_budget_and_measured_on_the_same_images(
     assert table in capsys.readouterr().out
     assert "| row | MAE az | MAE el | MAE tilt | MAE mean | median geodesic | acc pi/6 | iterations |" in table
     assert f"Budget: {BUDGET_MINUTES:g} min" in table and "machine:" in table and "profile small" in table
-    assert "Command: `python -m ssv.bench_accuracy --category faces" in table
+    assert "Command: `python -m ssv.benchmark.accuracy --category faces" in table
     for name in rows:
         assert f"| {ROWS[name].label} |" in table
 

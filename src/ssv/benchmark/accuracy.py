@@ -1,7 +1,7 @@
 """Accuracy benchmark: a constant floor, the supervised upper bound, SSV and its ablations, each trained for the same
 wall-clock budget and evaluated on the same synthetic test split with the same calibration subset.
 
-``python -m ssv.bench_accuracy --category faces --budget MINUTES [--rows constant,supervised,...] [--profile small]
+``python -m ssv.benchmark.accuracy --category faces --budget MINUTES [--rows constant,supervised,...] [--profile small]
 [--out DIR] [--n-calibration N] [--seed S] [key=value ...]`` (overrides apply to every trained row)
 """
 
@@ -43,7 +43,7 @@ from ssv.tracking import build_logger
 from ssv.train import build_datamodule, build_trainer, synthetic_settings
 from ssv.viewpoint import ANGLES
 
-log = logging.getLogger("ssv.bench_accuracy")
+log = logging.getLogger("ssv.benchmark.accuracy")
 
 CHECKPOINT_NAME = "budget-end.ckpt"
 TABLE_FILE = "accuracy.md"
@@ -289,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
     try:
-        run_benchmark(args, command="python -m ssv.bench_accuracy " + shlex.join(argv))
+        run_benchmark(args, command="python -m ssv.benchmark.accuracy " + shlex.join(argv))
     except (ConfigError, ManifestError, CalibrationError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -1,0 +1,71 @@
+"""`make bench` end to end on a tiny model: every measurement, the pass ledger and the reported targets."""
+
+import json
+
+import pytest
+
+from ssv.benchmark import speed
+from ssv.benchmark.measure import Case, run_case
+
+TINY = ["model.image_size=32", "model.width=0.125", "model.code_size=8", "model.mapping_layers=2"]
+
+
+@pytest.fixture(scope="module")
+def bench(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench")
+    speed.main(["--profile", "small", "--batch", "2", "--iterations", "2", "--warmup", "1", "--reference",
+                "--variants", "bf16", "--out", str(out), *TINY])
+    return json.loads((out / "bench.json").read_text())
+
+
+def test_every_measurement_is_recorded(bench):
+    names = [record["name"] for record in bench["records"]]
+    assert names == ["iteration", "iteration: V step", "iteration: S step",
+                     "reference iteration", "reference iteration: V step", "reference iteration: S step",
+                     "iteration bf16", "iteration bf16: V step", "iteration bf16: S step", "inference", "loader"]
+    for record in bench["records"]:
+        assert record["skipped"] is None, record["name"]
+        assert (record["profile"], record["batch"], record["image_size"]) == ("small", 2, 32)
+        assert record["median_ms"] > 0 and record["images_per_s"] > 0 and record["peak_memory_mib"] > 0
+
+
+def test_passes_add_up_to_the_iteration_and_its_steps(bench):
+    records = {record["name"]: record for record in bench["records"]}
+    for design in ("iteration", "reference iteration"):
+        iteration = records[design]
+        assert sum(p["flops"] for p in iteration["passes"]) == iteration["flops_per_iteration"]
+        assert sum(p["share"] for p in iteration["passes"]) == pytest.approx(1.0)
+        steps = [records[f"{design}: {step}"]["flops_per_iteration"] for step in ("V step", "S step")]
+        assert sum(steps) == iteration["flops_per_iteration"]
+    labels = [p["pass"] for p in records["iteration"]["passes"]]
+    assert labels[:2] == ["V step: S volume forward [2, no grad]", "V step: S render forward [2, no grad]"]
+    assert "V step: V forward [6]" in labels  # real, fake and mirror in one pass
+    assert "S step: S volume forward [4]" in labels  # two styles, rendered at four viewpoints
+    assert "S step: S render forward [8]" in labels
+    assert labels.count("V step: backward") == labels.count("S step: backward") == 1
+
+
+def test_the_reference_does_more_work_and_the_targets_are_computed(bench):
+    records = {record["name"]: record for record in bench["records"]}
+    results = bench["results"]
+    assert records["reference iteration"]["flops_per_iteration"] > records["iteration"]["flops_per_iteration"]
+    assert results["speedup_vs_reference"] == pytest.approx(
+        records["reference iteration"]["median_ms"] / records["iteration"]["median_ms"])
+    assert results["loader_over_training_consumption"] == pytest.approx(
+        records["loader"]["images_per_s"] / records["iteration"]["images_per_s"])
+    assert bench["machine"]["torch"]
+
+
+def test_unknown_variants_are_refused(capsys):
+    with pytest.raises(SystemExit):
+        speed.parse_args(["--variants", "fp8"])
+    assert "unknown variants ['fp8']" in capsys.readouterr().err
+
+
+def test_a_variant_that_cannot_run_is_reported_as_skipped_with_its_reason():
+    variant = Case("iteration odd", "small", 2, TINY, precision="odd-precision", optional=True)
+    (record,) = run_case("training", variant)
+    assert record["median_ms"] is None
+    assert "odd-precision" in record["skipped"]
+    with pytest.raises(Exception, match="odd-precision"):
+        run_case("training", Case("iteration", "small", 2, TINY, precision="odd-precision"))
