@@ -209,7 +209,9 @@ class SSVModule(pl.LightningModule):
         are sampled, so no gradient needs to reach them through ``unique``.
         """
         distinct, style_of_sample = torch.unique(codes, dim=0, return_inverse=True)
-        return self.generator.render(self.generator.styled_volume(distinct)[style_of_sample], codes, views)
+        # index_select, not [], whose backward on CPU accumulates repeated rows in a nondeterministic order.
+        volumes = self.generator.styled_volume(distinct).index_select(0, style_of_sample)
+        return self.generator.render(volumes, codes, views)
 
     def viewpoint_step_terms(self, batch: dict) -> dict[str, torch.Tensor]:
         """Step 1 of SPEC section 5: the losses that train V, with S frozen."""

@@ -280,7 +280,7 @@ def reported_as_skipped(case: Case):
     except Exception as error:
         if not case.optional:
             raise
-        first_line = (str(error).strip().splitlines() or [""])[0][:240]
+        first_line = (str(error).strip().splitlines() or [""])[0][:400]
         raise Skipped(f"{type(error).__name__}: {first_line}") from error
 
 
