@@ -8,8 +8,8 @@ prove each change leaves losses and gradients as they were:
   parameters zero gradients;
 - ``viewpoint_passes``: V runs separately on the real, fake and mirror batches of the V step;
 - ``synthesis_passes``: S runs separately on the 3B images of the S step and on the B flipped-view images;
-- ``shared_volumes``: S builds the pre-rotation volume of every image, although the S step renders each
-  style at two or three viewpoints.
+- ``shared_volumes``: S builds the pre-rotation volume of every image, although the S step renders half of
+  its styles at three viewpoints each.
 """
 
 from __future__ import annotations
