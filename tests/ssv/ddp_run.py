@@ -11,23 +11,13 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from datamodules.random_pairs import RandomMirrorPairs
 from ssv.config import experiment_path, load_config, to_container
 from ssv.module import SSVModule
 from ssv.train import distributed_strategy
 
 PER_RANK_BATCH = 2
 WORLD = 2
-
-
-class FixedImages(Dataset):
-    def __init__(self, count: int):
-        self.images = torch.rand(count, 3, 64, 64, generator=torch.Generator().manual_seed(5)) * 2 - 1
-
-    def __len__(self):
-        return len(self.images)
-
-    def __getitem__(self, index):
-        return {"image": self.images[index], "mirror": self.images[index].flip(-1)}
 
 
 class RankShare(Dataset):
@@ -64,7 +54,7 @@ def main(mode: str, out_dir: Path, iterations: int) -> None:
         logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
         use_distributed_sampler=False,
     )
-    images = FixedImages(PER_RANK_BATCH * WORLD * iterations)
+    images = RandomMirrorPairs(PER_RANK_BATCH * WORLD * iterations, 64, seed=5)
     share = RankShare(images, iterations, trainer.global_rank, trainer.world_size)
     batch_size = PER_RANK_BATCH * WORLD // trainer.world_size
     trainer.fit(model, train_dataloaders=DataLoader(share, batch_size=batch_size))
