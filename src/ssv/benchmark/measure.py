@@ -5,6 +5,7 @@ Every ``measure_*`` function takes a ``Case`` and returns a ``Record`` (or raise
 
 from __future__ import annotations
 
+import itertools
 import resource
 import statistics
 import tempfile
@@ -147,7 +148,7 @@ class PassLedger:
 
     def add(self, label: str, flops: int) -> None:
         if flops > 0:
-            self.passes.append({"pass": f"{self.step}: {label}", "flops": flops})
+            self.passes.append({"step": self.step, "pass": f"{self.step}: {label}", "flops": flops})
 
     def _counted(self, label: str, method):
         def counted(inputs, *args, **kwargs):
@@ -189,7 +190,7 @@ class IterationClock(pl.Callback):
         self._wrap_optimise(model)
 
     def _wrap_optimise(self, model: SSVModule) -> None:
-        original, calls = model._optimise, iter(range(10**12))
+        original, calls = model._optimise, itertools.count()
 
         def timed(optimizer, compute_terms):
             step = self.STEPS[next(calls) % 2]
@@ -266,7 +267,7 @@ def measure_training(case: Case) -> list[Record]:
     iteration.passes = passes
     steps = [
         _timed_record(f"{case.name}: {step}", case, size, seconds[case.warmup:],
-                      sum(p["flops"] for p in passes if p["pass"].startswith(step)) if passes else None)
+                      sum(p["flops"] for p in passes if p["step"] == step) if passes else None)
         for step, seconds in clock.step_seconds.items()
     ]
     return [iteration, *steps]

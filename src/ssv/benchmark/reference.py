@@ -1,6 +1,6 @@
 """The release's network design, rebuilt from SPEC section 4 as the benchmark's reference.
 
-Three things the release does that this implementation does not, each undoable on its own so a test can
+Four things the release does that this implementation does not, each undoable on its own so a test can
 prove each change leaves losses and gradients as they were:
 
 - ``dead_block``: V computes its first full-resolution block (1x1 RGB->128, a conv block 128->256, x0.5)
