@@ -35,7 +35,7 @@ export PYTHONUNBUFFERED := 1
 
 .DEFAULT_GOAL := help
 .PHONY: help install test test-slow lint train data samples-grid clean
-.PHONY: eval bench bench-accuracy sweep
+.PHONY: eval diagnose bench bench-accuracy sweep
 .PHONY: prepare shards
 
 help: ## List targets and variables
@@ -50,9 +50,9 @@ help: ## List targets and variables
 	@echo "  LOGGER=wandb|csv|tensorboard  train: experiment logger (default wandb, offline without key or network)"
 	@echo "  DEVICES=<n>          train: devices per node (DDP when more than one)"
 	@echo "  SWEEP=<name>         sweep: experiments/sweeps/<name>.yaml; COUNT=<n> runs for this agent"
-	@echo "  CKPT=<path.ckpt>     eval: checkpoint of SSV or the supervised baseline"
+	@echo "  CKPT=<path.ckpt>     eval: checkpoint of SSV or the supervised baseline; diagnose: of SSV"
 	@echo "  DATA=<spec>          eval: synthetic:<category> (its test split), a labels.csv or a folder holding one"
-	@echo "  OUT=<dir>            eval, bench, bench-accuracy: output folder (eval default: beside the checkpoint)"
+	@echo "  OUT=<dir>            eval, diagnose, bench, bench-accuracy: output folder (eval, diagnose default: beside the checkpoint)"
 	@echo "  N_CALIBRATION=$(N_CALIBRATION)      eval, bench-accuracy: calibration images (empty: 100)"
 	@echo "  BATCH=$(BATCH)             bench: batch size (empty: the profile's)"
 	@echo "  REFERENCE=1          bench: also time the release's design and print the speed-up"
@@ -96,6 +96,10 @@ train: $(STAMP) ## Train SSV on CATEGORY (synthetic data unless data.root is set
 eval: $(STAMP) ## Evaluate CKPT on labeled DATA (calibrated MAE table, metrics.json, predictions.csv, plots)
 	@test -n "$(CKPT)" -a -n "$(DATA)" || { echo "error: set CKPT=<path.ckpt> and DATA=<spec>, e.g. DATA=synthetic:faces" >&2; exit 2; }
 	$(BIN)/python -m ssv.evaluation --ckpt $(CKPT) --data $(DATA) $(if $(OUT),--out $(OUT)) $(if $(N_CALIBRATION),--n-calibration $(N_CALIBRATION))
+
+diagnose: $(STAMP) ## Does CKPT's generator render viewpoints, and does V read them? (label-free; diagnostics.json)
+	@test -n "$(CKPT)" || { echo "error: set CKPT=<path.ckpt> of an SSV run" >&2; exit 2; }
+	$(BIN)/python -m ssv.evaluation.diagnostics --ckpt $(CKPT) $(if $(OUT),--out $(OUT))
 
 bench: $(STAMP) ## Time training iterations, V/S steps, loader and inference; bench.json (see README, Performance)
 	$(BIN)/python -m ssv.benchmark.speed --category $(CATEGORY) $(if $(PROFILE),--profile $(PROFILE)) $(if $(BATCH),--batch $(BATCH)) $(if $(REFERENCE),--reference) $(if $(VARIANTS),--variants $(VARIANTS)) $(if $(OUT),--out $(OUT)) $(ARGS)

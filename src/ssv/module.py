@@ -59,7 +59,7 @@ class SSVModule(pl.LightningModule):
         ranges = torch.tensor([views.azimuth, views.elevation, views.tilt])
         self.register_buffer("view_ranges", ranges, persistent=False)
         fixed = torch.Generator().manual_seed(self.config.trainer.seed)
-        self.register_buffer("fixed_codes", self._codes(SAMPLE_COUNT, fixed))
+        self.register_buffer("fixed_codes", self.draw_codes(SAMPLE_COUNT, fixed))
         self.register_buffer("fixed_views", sample_views(SAMPLE_COUNT, self.view_ranges, generator=fixed))
 
     def _build_consistency_features(self) -> nn.Module | None:
@@ -68,7 +68,7 @@ class SSVModule(pl.LightningModule):
         return build_consistency_features(self.config.imc.features, self.config.imc.weights)
 
     # ----------------------------------------------------------------------------------------------- sampling
-    def _codes(self, count: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    def draw_codes(self, count: int, generator: torch.Generator | None = None) -> torch.Tensor:
         code_size = self.config.model.code_size
         device = generator.device if generator is not None else None
         return torch.rand(count, 2 * code_size, generator=generator, device=device) * 2.0 - 1.0
@@ -85,7 +85,7 @@ class SSVModule(pl.LightningModule):
 
     def sample_latents(self, count: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Style codes z ~ U(-1, 1) and viewpoints uniform in the configured ranges."""
-        codes = self.this_ranks_share(self._codes, count)
+        codes = self.this_ranks_share(self.draw_codes, count)
         views = self.this_ranks_share(lambda n, rng: sample_views(n, self.view_ranges.cpu(), generator=rng), count)
         return codes, views
 

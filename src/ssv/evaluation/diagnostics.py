@@ -1,0 +1,146 @@
+"""Does a trained SSV model render viewpoints, and does V read them back? Label-free checks of a checkpoint.
+
+A run whose viewpoint errors stay at the constant predictor's level fails in one of two places: the generator S
+does not turn its output with the viewpoint it is given, or V does not learn to read the viewpoint that S renders.
+Per generator (the trained S, which V is trained against, and its EMA copy, which samples and evaluation use):
+
+- ``view_loss`` against ``view_blind_loss``: V's L_v on S's images, and the least L_v any predictor that ignores
+  the image can reach (the entropy of the viewpoint prior's targets). Equal values mean V reads nothing from fakes.
+- ``fake_r2``: per angle, R^2 of the protocol's linear fit from V's prediction to the viewpoint S was given.
+- ``consistency``: per angle, the mean cosine similarity between different styles' difference images
+  ``S(z, +v) - S(z, -v)``. One shared 3D rotation moves every style's parts alike (well above 0); near 0, turning
+  the viewpoint changes each style's image in its own way, so no image cue tells V the angle.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from ssv.evaluation.checkpoints import CheckpointError, load_viewpoint_model
+from ssv.evaluation.protocol import fit_angle
+from ssv.module import SSVModule
+from ssv.viewpoint import ANGLES, decode, encode, sample_views, viewpoint_loss
+
+DIAGNOSTICS_FILE = "diagnostics.json"
+# The difference images compare +-80% of each angle's range: wide turns, inside what training samples.
+CONSISTENCY_FRACTION = 0.8
+PRIOR_SAMPLES = 200_000
+
+
+def entropy(probabilities: torch.Tensor) -> torch.Tensor:
+    """Entropy in nats along the last dimension; zero probabilities contribute nothing."""
+    return -torch.special.xlogy(probabilities, probabilities).sum(dim=-1)
+
+
+def view_blind_loss(view_ranges: torch.Tensor, count: int = PRIOR_SAMPLES, seed: int = 0) -> float:
+    """The least L_v over predictors that ignore the image, for viewpoints uniform in the ranges.
+
+    A constant prediction's soft cross-entropy is least when it predicts the mean target, where it equals that
+    mean's entropy: the mean (cos^2, sin^2) for the magnitude head, the quadrant frequencies for the sign head.
+    """
+    views = sample_views(count, view_ranges.cpu(), generator=torch.Generator().manual_seed(seed)).double()
+    target = encode(views)
+    quadrant_frequencies = nn.functional.one_hot(target.quadrant, 4).double().mean(dim=0)
+    return float(entropy(target.magnitude.mean(dim=0)).sum() + entropy(quadrant_frequencies).sum())
+
+
+@torch.no_grad()
+def fake_view_fit(
+    model: SSVModule, generator: nn.Module, codes: torch.Tensor, views: torch.Tensor, batch_size: int
+) -> dict:
+    """V's L_v and per-angle R^2 on the images ``generator`` renders from (codes, views)."""
+    losses, predictions = [], []
+    for batch_codes, batch_views in zip(codes.split(batch_size), views.split(batch_size)):
+        output = model.viewpoint_net(generator(batch_codes, batch_views))
+        losses.append(viewpoint_loss(output.magnitude_logits, output.sign_logits, encode(batch_views)))
+        predictions.append(decode(output.magnitude_logits, output.sign_logits))
+    predicted = torch.cat(predictions)
+    return {
+        "view_loss": float(torch.stack(losses).mean()),
+        "fake_r2": {name: fit_angle(predicted[:, i], views[:, i]).r2 for i, name in enumerate(ANGLES)},
+    }
+
+
+@torch.no_grad()
+def view_consistency(generator: nn.Module, codes: torch.Tensor, view_ranges: torch.Tensor) -> dict[str, float]:
+    """Per angle, the mean cosine similarity between distinct styles' ``S(z, +v) - S(z, -v)`` images."""
+    consistency = {}
+    count = codes.shape[0]
+    distinct_pairs = ~torch.eye(count, dtype=torch.bool)
+    for index, name in enumerate(ANGLES):
+        turn = torch.zeros(count, 3)
+        turn[:, index] = CONSISTENCY_FRACTION * float(view_ranges[index])
+        difference = (generator(codes, turn) - generator(codes, -turn)).flatten(1).double()
+        direction = nn.functional.normalize(difference, dim=1)
+        consistency[name] = float((direction @ direction.T)[distinct_pairs].mean())
+    return consistency
+
+
+def diagnose(model: SSVModule, samples: int = 512, seed: int = 0, consistency_styles: int = 64) -> dict:
+    """All checks for the trained S and the EMA S, on seeded styles and viewpoints."""
+    rng = torch.Generator().manual_seed(seed)
+    codes = model.draw_codes(samples, rng)
+    views = sample_views(samples, model.view_ranges.cpu(), generator=rng)
+    batch_size = model.config.data.batch_size  # V's minibatch-stddev channel sees the batch, as in training
+    usable = samples - samples % batch_size
+    if usable == 0:
+        raise ValueError(f"samples={samples} is fewer than one training batch ({batch_size})")
+    model.eval()
+    report = {"view_blind_loss": view_blind_loss(model.view_ranges), "samples": usable, "seed": seed}
+    for label, generator in (("generator", model.generator), ("ema_generator", model.ema_generator)):
+        report[label] = {
+            **fake_view_fit(model, generator, codes[:usable], views[:usable], batch_size),
+            "consistency": view_consistency(generator, codes[:consistency_styles], model.view_ranges),
+        }
+    return report
+
+
+def format_report(report: dict, title: str) -> str:
+    header = f"{'':<34}" + "".join(f"{name:>11}" for name in ANGLES)
+    lines = [title, f"V's L_v on fakes vs the view-blind floor {report['view_blind_loss']:.3f}:"]
+    for label in ("generator", "ema_generator"):
+        lines.append(f"  {label:<16} L_v {report[label]['view_loss']:.3f}")
+    lines.append(header)
+    for label in ("generator", "ema_generator"):
+        entry = report[label]
+        lines.append(f"{label + ' R^2 (V on fakes)':<34}" + "".join(f"{entry['fake_r2'][n]:>11.3f}" for n in ANGLES))
+        lines.append(f"{label + ' consistency':<34}" + "".join(f"{entry['consistency'][n]:>11.3f}" for n in ANGLES))
+    return "\n".join(lines)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--ckpt", type=Path, required=True, help="Lightning checkpoint of an SSV model")
+    parser.add_argument("--samples", type=int, default=512,
+                        help="sampled (style, viewpoint) pairs (default %(default)s)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the samples (default %(default)s)")
+    parser.add_argument("--out", type=Path, help=f"folder for {DIAGNOSTICS_FILE} (default: beside the checkpoint)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        model = load_viewpoint_model(args.ckpt)
+        if not isinstance(model, SSVModule):
+            raise CheckpointError(f"{args.ckpt}: holds a {type(model).__name__}, which has no generator to diagnose")
+        report = diagnose(model, samples=args.samples, seed=args.seed)
+    except (CheckpointError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    out = args.out or args.ckpt.parent / f"diagnostics-{args.ckpt.stem}"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / DIAGNOSTICS_FILE).write_text(json.dumps({"checkpoint": str(args.ckpt), **report}, indent=2))
+    print(format_report(report, f"Viewpoint diagnostics of {args.ckpt}"))
+    print(f"Wrote {out / DIAGNOSTICS_FILE}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

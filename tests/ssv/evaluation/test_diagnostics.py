@@ -1,0 +1,110 @@
+import json
+import math
+
+import pytest
+import torch
+
+from ssv.config import to_container
+from ssv.evaluation.diagnostics import DIAGNOSTICS_FILE, diagnose, main, view_blind_loss, view_consistency
+from ssv.supervised import SupervisedViewpointModule
+from ssv.viewpoint import ANGLES, encode, sample_views, viewpoint_loss
+
+from .conftest import fit_and_save
+
+RANGES = torch.tensor([1.4, 1.2, 0.75])
+
+
+def test_view_blind_loss_is_zero_when_the_prior_is_one_viewpoint():
+    assert view_blind_loss(torch.zeros(3)) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_view_blind_loss_is_the_best_any_constant_prediction_reaches():
+    floor = view_blind_loss(RANGES)
+    views = sample_views(20_000, RANGES, generator=torch.Generator().manual_seed(1))
+    target = encode(views)
+    magnitude = torch.zeros(3, 2, requires_grad=True)
+    sign = torch.zeros(3, 4, requires_grad=True)
+    optimizer = torch.optim.Adam([magnitude, sign], lr=0.05)
+    for _ in range(400):
+        optimizer.zero_grad()
+        loss = viewpoint_loss(magnitude.expand(len(views), 3, 2), sign.expand(len(views), 3, 4), target)
+        loss.backward()
+        optimizer.step()
+    # Every angle's quadrant is a fair coin on sin's sign, so the sign heads alone cost at least 3 ln 2.
+    assert floor > 3 * math.log(2)
+    assert loss.item() == pytest.approx(floor, abs=0.01)
+    uniform = viewpoint_loss(torch.zeros(len(views), 3, 2), torch.zeros(len(views), 3, 4), target)
+    assert uniform.item() > floor + 0.1
+
+
+class TurningGenerator(torch.nn.Module):
+    """Each style's own image plus a pattern times the azimuth: one pattern for all styles, or one per style."""
+
+    def __init__(self, shared: bool):
+        super().__init__()
+        self.shared = shared
+        self.patterns = torch.randn(64, 3, 8, 8, generator=torch.Generator().manual_seed(0))
+        self.ramp = torch.arange(64.0).view(1, 1, 8, 8)
+
+    def forward(self, codes: torch.Tensor, views: torch.Tensor) -> torch.Tensor:
+        patterns = self.patterns[:1] if self.shared else self.patterns[: codes.shape[0]]
+        return codes[:, :3, None, None] * self.ramp + patterns * views[:, :1, None, None]
+
+
+def test_consistency_is_one_for_a_turn_every_style_shares_and_zero_without_one():
+    consistency = view_consistency(TurningGenerator(shared=True), torch.rand(16, 8), RANGES)
+    assert consistency["azimuth"] == pytest.approx(1.0)
+    assert consistency["elevation"] == consistency["tilt"] == 0.0  # the image does not change at all
+
+
+def test_consistency_is_near_zero_when_each_style_turns_its_own_way():
+    assert abs(view_consistency(TurningGenerator(shared=False), torch.rand(32, 8), RANGES)["azimuth"]) < 0.1
+
+
+def test_diagnose_reports_every_check_for_both_generators(tiny):
+    from ssv.module import SSVModule
+
+    model = SSVModule(to_container(tiny()))
+    report = diagnose(model, samples=10, consistency_styles=4)
+    assert report["samples"] == 8  # whole training batches of 4
+    for label in ("generator", "ema_generator"):
+        entry = report[label]
+        assert entry["view_loss"] > 0
+        assert set(entry["fake_r2"]) == set(entry["consistency"]) == set(ANGLES)
+        assert all(r2 <= 1.0 for r2 in entry["fake_r2"].values())
+        assert all(-1.0 <= value <= 1.0 for value in entry["consistency"].values())
+
+
+def test_cli_writes_the_report_of_an_ssv_checkpoint(ssv_checkpoint, tmp_path, capsys):
+    assert main(["--ckpt", str(ssv_checkpoint), "--samples", "16", "--out", str(tmp_path)]) == 0
+    report = json.loads((tmp_path / DIAGNOSTICS_FILE).read_text())
+    assert report["checkpoint"] == str(ssv_checkpoint) and report["samples"] == 16
+    assert "view-blind floor" in capsys.readouterr().out
+
+
+def test_cli_refuses_a_supervised_checkpoint_in_one_line(tiny, tmp_path, capsys):
+    from datamodules.random_pairs import RandomMirrorPairs
+
+    checkpoint = fit_and_save(SupervisedViewpointModule(to_container(tiny())), LabeledPairs(RandomMirrorPairs(8, 32)),
+                              tmp_path / "supervised.ckpt", steps=1)
+    assert main(["--ckpt", str(checkpoint)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.count("\n") == 0 and "no generator" in error
+
+
+def test_cli_refuses_fewer_samples_than_a_batch(ssv_checkpoint, capsys):
+    assert main(["--ckpt", str(ssv_checkpoint), "--samples", "2"]) == 2
+    assert "fewer than one training batch" in capsys.readouterr().err
+
+
+class LabeledPairs(torch.utils.data.Dataset):
+    """Random images with viewpoint labels, the supervised module's batch format."""
+
+    def __init__(self, images):
+        self.images = images
+
+    def __len__(self):
+        return len(self.images)
+
+    def __getitem__(self, index):
+        return {"image": self.images[index]["image"], "angles": torch.zeros(3)}
