@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from ssv.evaluation.checkpoints import CheckpointError, load_viewpoint_model
+from ssv.evaluation.cli import BatchSizeError, one_line
 from ssv.evaluation.protocol import fit_angle
 from ssv.module import SSVModule
 from ssv.viewpoint import ANGLES, decode, encode, sample_views, viewpoint_loss
@@ -90,7 +91,7 @@ def diagnose(model: SSVModule, samples: int = 512, seed: int = 0, consistency_st
     batch_size = model.config.data.batch_size  # V's minibatch-stddev channel sees the batch, as in training
     usable = samples - samples % batch_size
     if usable == 0:
-        raise ValueError(f"samples={samples} is fewer than one training batch ({batch_size})")
+        raise BatchSizeError(f"samples={samples} is fewer than one training batch ({batch_size})")
     model.eval()
     report = {"view_blind_loss": view_blind_loss(model.view_ranges), "samples": usable, "seed": seed}
     for label, generator in (("generator", model.generator), ("ema_generator", model.ema_generator)):
@@ -131,8 +132,8 @@ def main(argv: list[str] | None = None) -> int:
         if not isinstance(model, SSVModule):
             raise CheckpointError(f"{args.ckpt}: holds a {type(model).__name__}, which has no generator to diagnose")
         report = diagnose(model, samples=args.samples, seed=args.seed)
-    except (CheckpointError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
+    except (CheckpointError, BatchSizeError) as error:
+        print(f"error: {one_line(error)}", file=sys.stderr)
         return 2
     out = args.out or args.ckpt.parent / f"diagnostics-{args.ckpt.stem}"
     out.mkdir(parents=True, exist_ok=True)

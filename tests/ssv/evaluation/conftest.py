@@ -50,6 +50,17 @@ def rendered_faces(tmp_path_factory) -> Path:
     return ensure_rendered("faces", cache_dir=cache, num_train=16, num_test=NUM_TEST, image_size=32, progress=False)
 
 
+@pytest.fixture(scope="session")
+def supervised_checkpoint(tmp_path_factory, rendered_faces) -> Path:
+    """A supervised-baseline checkpoint after two steps on the rendered faces' train split."""
+    from datamodules.labeled import LabeledImageDataset, read_manifest
+    from ssv.supervised import SupervisedViewpointModule
+
+    model = SupervisedViewpointModule(to_container(tiny_config()))
+    train = LabeledImageDataset(read_manifest(rendered_faces / "train" / "labels.csv"), image_size=32)
+    return fit_and_save(model, train, tmp_path_factory.mktemp("supervised") / "supervised.ckpt", steps=2)
+
+
 @pytest.fixture
 def tiny():
     """``tiny(*overrides)``: the tiny faces config with extra dotlist overrides."""

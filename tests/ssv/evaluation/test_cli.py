@@ -8,7 +8,6 @@ from PIL import Image
 from datamodules.labeled import read_manifest
 from ssv.config import to_container
 from ssv.evaluation.cli import default_output_dir, main
-from ssv.supervised import SupervisedViewpointModule
 
 REQUIRED_KEYS = [
     "mae_azimuth", "mae_elevation", "mae_tilt", "mae_mean", "median_geodesic_deg", "acc_pi_6", "n_calibration",
@@ -49,24 +48,12 @@ def test_evaluates_an_ssv_checkpoint_on_a_manifest(ssv_checkpoint, rendered_face
             assert image.format == "PNG" and min(image.size) > 200
 
 
-def test_the_supervised_baseline_goes_through_the_same_path(tiny, rendered_faces, tmp_path, capsys):
-    import pytorch_lightning as pl
-
-    from datamodules.labeled import LabeledImageDataModule
-
-    model = SupervisedViewpointModule(to_container(tiny()))
-    datamodule = LabeledImageDataModule(read_manifest(rendered_faces / "train" / "labels.csv"), image_size=32,
-                                        batch_size=4)
-    trainer = pl.Trainer(max_steps=2, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-                         enable_model_summary=False)
-    trainer.fit(model, datamodule=datamodule)
-    checkpoint = tmp_path / "supervised.ckpt"
-    trainer.save_checkpoint(checkpoint)
-    code, stdout, _ = run(capsys, "--ckpt", checkpoint, "--data", rendered_faces / "test",
+def test_the_supervised_baseline_goes_through_the_same_path(supervised_checkpoint, rendered_faces, capsys):
+    code, stdout, _ = run(capsys, "--ckpt", supervised_checkpoint, "--data", rendered_faces / "test",
                           "--n-calibration", N_CALIBRATION)
     assert code == 0
-    out = default_output_dir(checkpoint, str(rendered_faces / "test"))
-    assert out.parent == tmp_path and json.loads((out / "metrics.json").read_text())["n_test"] > 0
+    out = default_output_dir(supervised_checkpoint, str(rendered_faces / "test"))
+    assert out.parent == supervised_checkpoint.parent and json.loads((out / "metrics.json").read_text())["n_test"] > 0
 
 
 def test_synthetic_spec_renders_the_test_split_at_the_checkpoint_size(ssv_checkpoint, rendered_faces, tmp_path,

@@ -6,10 +6,7 @@ import torch
 
 from ssv.config import to_container
 from ssv.evaluation.diagnostics import DIAGNOSTICS_FILE, diagnose, main, view_blind_loss, view_consistency
-from ssv.supervised import SupervisedViewpointModule
 from ssv.viewpoint import ANGLES, encode, sample_views, viewpoint_loss
-
-from .conftest import fit_and_save
 
 RANGES = torch.tensor([1.4, 1.2, 0.75])
 
@@ -82,12 +79,8 @@ def test_cli_writes_the_report_of_an_ssv_checkpoint(ssv_checkpoint, tmp_path, ca
     assert "view-blind floor" in capsys.readouterr().out
 
 
-def test_cli_refuses_a_supervised_checkpoint_in_one_line(tiny, tmp_path, capsys):
-    from datamodules.random_pairs import RandomMirrorPairs
-
-    checkpoint = fit_and_save(SupervisedViewpointModule(to_container(tiny())), LabeledPairs(RandomMirrorPairs(8, 32)),
-                              tmp_path / "supervised.ckpt", steps=1)
-    assert main(["--ckpt", str(checkpoint)]) == 2
+def test_cli_refuses_a_supervised_checkpoint_in_one_line(supervised_checkpoint, capsys):
+    assert main(["--ckpt", str(supervised_checkpoint)]) == 2
     error = capsys.readouterr().err.strip()
     assert error.count("\n") == 0 and "no generator" in error
 
@@ -95,16 +88,3 @@ def test_cli_refuses_a_supervised_checkpoint_in_one_line(tiny, tmp_path, capsys)
 def test_cli_refuses_fewer_samples_than_a_batch(ssv_checkpoint, capsys):
     assert main(["--ckpt", str(ssv_checkpoint), "--samples", "2"]) == 2
     assert "fewer than one training batch" in capsys.readouterr().err
-
-
-class LabeledPairs(torch.utils.data.Dataset):
-    """Random images with viewpoint labels, the supervised module's batch format."""
-
-    def __init__(self, images):
-        self.images = images
-
-    def __len__(self):
-        return len(self.images)
-
-    def __getitem__(self, index):
-        return {"image": self.images[index]["image"], "angles": torch.zeros(3)}
