@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import random
 from pathlib import Path
+from typing import Iterator
 
 import albumentations as A
 import cv2
@@ -20,13 +21,17 @@ from albumentations.pytorch import ToTensorV2
 from torch.utils.data import Dataset, default_collate, get_worker_info
 
 from datamodules.resumable import EpochSampler, ResumableFolderLoader
-from datamodules.shards import ResumableShardLoader, ShardStream, is_shard_collection
+from datamodules.shards import ResumableShardLoader, ShardIndex, ShardStream, is_shard_collection
 
 logger = logging.getLogger(__name__)
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp")
 MAX_HUE_JITTER = 0.05
 SKIPPED_NAMES_IN_SUMMARY = 5
+
+
+class UnreadableImagesError(ValueError):
+    """A whole epoch gave no readable image: training would loop over empty epochs forever."""
 
 
 def list_images(root: str | Path) -> list[Path]:
@@ -42,6 +47,11 @@ def list_images(root: str | Path) -> list[Path]:
 
 def _is_image_file(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_EXTENSIONS and path.is_file()
+
+
+def count_images(root: str | Path) -> int:
+    """Images of a folder tree or a shard collection under ``root``; a missing or empty one raises naming it."""
+    return ShardIndex.load(root).total if is_shard_collection(root) else len(list_images(root))
 
 
 def build_transform(image_size: int, color_jitter: float = 0.0) -> A.Compose:
@@ -91,9 +101,10 @@ def image_and_mirror(image: np.ndarray, transform) -> dict[str, torch.Tensor]:
 class UnlabeledImageDataset(Dataset):
     """Images and their horizontal mirrors; corrupt files yield None and are counted across processes."""
 
-    def __init__(self, files: list[Path], transform):
+    def __init__(self, files: list[Path], transform, root: str | Path | None = None):
         self.files = list(files)
         self.transform = transform
+        self.root = Path(root) if root is not None else self.files[0].parent if self.files else None
         # Shared memory so that flags set in DataLoader worker processes are visible to the main process.
         self._corrupt = torch.zeros(len(self.files), dtype=torch.bool).share_memory_()
 
@@ -117,6 +128,12 @@ class UnlabeledImageDataset(Dataset):
     def corrupt_files(self) -> list[Path]:
         """The files found corrupt so far, in any process."""
         return [self.files[index] for index in torch.nonzero(self._corrupt).flatten().tolist()]
+
+    def skipped_summary(self) -> str:
+        corrupt = self.corrupt_files
+        names = ", ".join(str(path) for path in corrupt[:SKIPPED_NAMES_IN_SUMMARY])
+        more = "" if len(corrupt) <= SKIPPED_NAMES_IN_SUMMARY else ", ..."
+        return f"Skipped {len(corrupt)} of {len(self)} images as corrupt or unreadable: {names}{more}"
 
     def _mark_corrupt(self, index: int) -> None:
         if not self._corrupt[index]:
@@ -145,6 +162,13 @@ class ShardedImageDataset(ShardStream):
         """Corrupt images met so far, in any process."""
         return int(self._skipped)
 
+    @property
+    def root(self) -> Path:
+        return self.index.root
+
+    def skipped_summary(self) -> str:
+        return f"Skipped {self.skipped_files} corrupt images in {self.root} so far"
+
 
 def collate_skipping_corrupt(items: list[dict | None]) -> dict | None:
     """Default-collate the readable items; None when every item of the batch was corrupt."""
@@ -165,36 +189,51 @@ def seed_worker_augmentations(worker_id: int) -> None:
     info.dataset.transform.set_random_seed(seed)
 
 
+def readable_batches(loader: ResumableFolderLoader | ResumableShardLoader, batches) -> Iterator[dict]:
+    """The batches holding at least one readable image; a whole epoch without one raises
+    :class:`UnreadableImagesError`, naming the folder and the count of unreadable files."""
+    delivered = 0
+    for batch in batches:
+        if batch is not None:
+            delivered += 1
+            yield batch
+    if not delivered and loader.epoch_start == 0:
+        dataset = loader.dataset
+        raise UnreadableImagesError(
+            f"{dataset.root}: no image could be read in a whole epoch; {dataset.skipped_files} image files are "
+            "unreadable (corrupt, empty or without read permission)"
+        )
+
+
 class CorruptSkippingDataLoader(ResumableFolderLoader):
-    """A resumable folder loader that drops all-corrupt batches and logs a summary of skipped files after each epoch."""
+    """A resumable folder loader that drops all-corrupt batches and stops when no file is readable."""
 
     def __iter__(self):
-        for batch in super().__iter__():
-            if batch is not None:
-                yield batch
-        _warn_skipped_summary(self.dataset)
+        yield from readable_batches(self, super().__iter__())
 
 
 class CorruptSkippingShardLoader(ResumableShardLoader):
-    """A resumable shard loader that drops all-corrupt batches and warns after an epoch that met corrupt images."""
+    """A resumable shard loader that drops all-corrupt batches and stops when no image is readable."""
 
     def __iter__(self):
-        for batch in super().__iter__():
-            if batch is not None:
-                yield batch
-        dataset = self.dataset
-        if dataset.skipped_files:
-            logger.warning("Skipped %d corrupt images in %s so far", dataset.skipped_files, dataset.index.root)
+        yield from readable_batches(self, super().__iter__())
 
 
-def _warn_skipped_summary(dataset: UnlabeledImageDataset) -> None:
-    corrupt = dataset.corrupt_files
-    if corrupt:
-        names = ", ".join(str(path) for path in corrupt[:SKIPPED_NAMES_IN_SUMMARY])
-        more = "" if len(corrupt) <= SKIPPED_NAMES_IN_SUMMARY else ", ..."
-        logger.warning(
-            "Skipped %d of %d images as corrupt or unreadable: %s%s", len(corrupt), len(dataset), names, more
-        )
+class SkippedImagesReport(pl.Callback):
+    """After each training epoch, logs ``data/skipped_images`` and warns when more files were found unreadable.
+
+    A loader cannot report at its own end: Lightning stops reading after ``len(loader)`` batches.
+    """
+
+    def __init__(self):
+        self._reported = 0
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        skipped = trainer.datamodule.skipped_files
+        pl_module.log("data/skipped_images", float(skipped))
+        if skipped > self._reported:
+            logger.warning("%s", trainer.datamodule.skipped_summary())
+            self._reported = skipped
 
 
 class UnlabeledImageDataModule(pl.LightningDataModule):
@@ -251,7 +290,7 @@ class UnlabeledImageDataModule(pl.LightningDataModule):
             return
         files = list_images(root)
         self._check_enough_images(root, len(files))
-        self.train_dataset = UnlabeledImageDataset(files, transform)
+        self.train_dataset = UnlabeledImageDataset(files, transform, root)
 
     def image_root(self) -> Path:
         """The folder the training images are read from."""
@@ -293,6 +332,10 @@ class UnlabeledImageDataModule(pl.LightningDataModule):
     def skipped_files(self) -> int:
         """Distinct corrupt files skipped so far, counted across all worker processes."""
         return 0 if self.train_dataset is None else self.train_dataset.skipped_files
+
+    def skipped_summary(self) -> str:
+        """Which files were skipped so far, out of how many."""
+        return self._require_dataset().skipped_summary()
 
     def _render_synthetic(self) -> Path:
         # Imported here so that folder-only use skips the renderer (and so tests can monkeypatch it).

@@ -29,13 +29,15 @@ class ResumableLoader(DataLoader):
         self._epoch = -1
         self._delivered = 0
         self._resume_at: tuple[int, int] | None = None
+        # Batches of the current epoch delivered before a resume: 0 when the epoch is read from its start.
+        self.epoch_start = 0
 
     def __iter__(self) -> Iterator[Any]:
         epoch, delivered = self._resume_at or (self._epoch + 1, 0)
         self._resume_at = None
         if delivered >= len(self):
             epoch, delivered = epoch + 1, 0
-        self._epoch, self._delivered = epoch, delivered
+        self._epoch, self._delivered, self.epoch_start = epoch, delivered, delivered
         self._set_position(epoch, delivered)
         for batch in super().__iter__():
             self._delivered += 1

@@ -11,3 +11,24 @@ import torch  # noqa: E402
 @pytest.fixture(autouse=True)
 def _seed_everything():
     torch.manual_seed(0)
+
+
+class _MakesAFolderWhenUnpickled:
+    def __init__(self, folder):
+        self.folder = str(folder)
+
+    def __reduce__(self):
+        return os.mkdir, (self.folder,)
+
+
+@pytest.fixture
+def code_running_file(tmp_path):
+    """``code_running_file(path)``: writes a checkpoint-like file whose unpickling runs code (it creates a folder);
+    returns that folder, which exists afterwards only if something loaded the file unsafely."""
+
+    def write(path):
+        marker = tmp_path / f"code-ran-{path.name}"
+        torch.save({"state_dict": {}, "payload": _MakesAFolderWhenUnpickled(marker)}, path)
+        return marker
+
+    return write

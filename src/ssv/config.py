@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
@@ -13,7 +14,7 @@ from omegaconf.errors import OmegaConfBaseException
 log = logging.getLogger(__name__)
 
 EXPERIMENTS_DIR = Path(__file__).resolve().parents[2] / "experiments"
-PROFILES = ("paper", "small")
+PROFILES = ("paper", "cpu", "small")
 INHERIT_KEY = "inherit"
 
 
@@ -47,6 +48,9 @@ class DataConfig:
     root: Optional[str] = None
     synthetic: SyntheticConfig = field(default_factory=SyntheticConfig)
     batch_size: int = 32
+    # Batches of generated images per real batch in V's step: all teach V style and viewpoint (L_z, L_v), the
+    # first one alone is the critic's. 1 is the release. Fakes are drawn without gradients, so more are cheap.
+    fakes_per_real: int = 1
     num_workers: int = 2
     color_jitter: float = 0.0
 
@@ -58,6 +62,9 @@ class ModelConfig:
     code_size: int = 64
     mapping_layers: int = 8
     rotation_sampling: str = "nearest"
+    # Multiplies S's AdaIN style weights at initialisation; 1 is the release. Below 1 every style starts by
+    # turning its volume the same way, which shortens the start in which V cannot read viewpoints.
+    style_init_scale: float = 1.0
     head_dropout: float = 0.5
     # Samples per minibatch-stddev group in V; null: the whole (per-device) batch, as in the release.
     stddev_group: Optional[int] = None
@@ -150,21 +157,35 @@ _CHOICES = {
     "imc.features": ("alexnet", "encoder", "pixels"),
     "trainer.logger": ("wandb", "csv", "tensorboard"),
 }
-_POSITIVE = ("data.batch_size", "model.image_size", "model.code_size", "trainer.max_steps")
+_POSITIVE = ("data.batch_size", "data.fakes_per_real", "model.image_size", "model.code_size", "trainer.max_steps",
+             "model.style_init_scale")
 
 
-def read_yaml(path: Path) -> DictConfig:
-    """Reads a config file, following its ``inherit:`` chain (paths relative to the file)."""
+_OMEGACONF_DETAIL_LINES = ("full_key:", "reference_type=", "object_type=")
+
+
+def one_line(error: Exception) -> str:
+    """An OmegaConf or YAML message on one line, without OmegaConf's ``full_key``/``object_type`` detail lines."""
+    lines = (line.strip() for line in str(error).splitlines())
+    return " ".join(line for line in lines if line and not line.startswith(_OMEGACONF_DETAIL_LINES))
+
+
+def read_yaml(path: Path, children: tuple[Path, ...] = ()) -> DictConfig:
+    """Reads a config file, following its ``inherit:`` chain (paths relative to the file); a cycle is named."""
+    path = path.resolve()
+    if path in children:
+        cycle = " -> ".join(str(file) for file in (*children[children.index(path):], path))
+        raise ConfigError(f"inherit: cycle {cycle}")
     if not path.is_file():
-        raise ConfigError(f"config file not found: {path}")
+        raise ConfigError(f"config file not found: {path}" + (f" (inherited by {children[-1]})" if children else ""))
     try:
         node = OmegaConf.load(path)
     except Exception as error:  # yaml errors come in several types
-        raise ConfigError(f"{path}: not valid YAML ({error})") from error
+        raise ConfigError(f"{path}: not valid YAML ({one_line(error)})") from None
     parent = node.pop(INHERIT_KEY, None)
     if parent is None:
         return node
-    return OmegaConf.merge(read_yaml((path.parent / parent).resolve()), node)
+    return OmegaConf.merge(read_yaml(path.parent / parent, (*children, path)), node)
 
 
 def experiment_path(name: str) -> Path:
@@ -182,19 +203,19 @@ def default_profile() -> str:
     if torch.cuda.is_available():
         return "paper"
     log.warning(
-        "No GPU found and no profile given: using the 'small' profile (64 px, reduced widths). "
-        "Pass PROFILE=paper (--profile paper) to force the paper's recipe."
+        "No GPU found and no profile given: using the 'cpu' profile (experiments/profiles/cpu.yaml), built for "
+        "learning per CPU-minute. Pass PROFILE=paper (--profile paper) to force the paper's recipe."
     )
-    return "small"
+    return "cpu"
 
 
 def _merge(base: DictConfig, layer: DictConfig, source: str) -> DictConfig:
     try:
         return OmegaConf.merge(base, layer)
     except OmegaConfBaseException as error:
-        key = getattr(error, "full_key", None) or "?"
-        raise ConfigError(f"{source}: bad config key '{key}': {error.msg if hasattr(error, 'msg') else error}") \
-            from None
+        key = getattr(error, "full_key", None)
+        where = f"bad config key '{key}'" if key else "bad config"
+        raise ConfigError(f"{source}: {where}: {one_line(error)}") from None
 
 
 def load_config(
@@ -215,14 +236,27 @@ def load_config(
     try:
         dotlist = OmegaConf.from_dotlist(list(overrides))
     except Exception as error:
-        raise ConfigError(f"bad override in {list(overrides)}: {error}") from None
+        raise ConfigError(f"bad override in {list(overrides)}: {one_line(error)}") from None
     config = _merge(config, dotlist, "command line")
     validate(config)
     return config
 
 
+def non_finite_numbers(node: Any, key: str = "") -> list[tuple[str, float]]:
+    """``(dotted key, value)`` of every NaN or infinite number in a nested container."""
+    if isinstance(node, dict):
+        return [found for name, value in node.items() for found in non_finite_numbers(value, f"{key}.{name}")]
+    if isinstance(node, list):
+        return [found for index, value in enumerate(node) for found in non_finite_numbers(value, f"{key}[{index}]")]
+    return [(key.lstrip("."), node)] if isinstance(node, float) and not math.isfinite(node) else []
+
+
 def validate(config: DictConfig) -> None:
     """Checks values the type system cannot express."""
+    non_finite = non_finite_numbers(OmegaConf.to_container(config, resolve=True))
+    if non_finite:
+        key, value = non_finite[0]
+        raise ConfigError(f"bad config key '{key}': {value} is not a finite number")
     for key, choices in _CHOICES.items():
         value = OmegaConf.select(config, key)
         if value not in choices:

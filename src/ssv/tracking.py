@@ -58,7 +58,9 @@ def wandb_should_run_offline() -> tuple[bool, str]:
 def build_logger(config: DictConfig, run_dir: Path) -> Logger:
     kind = config.trainer.logger
     if kind == "csv":
-        return CSVLogger(save_dir=run_dir, name="", version="")
+        # Written at every logging step, so that a killed run keeps its rows up to the last one.
+        return CSVLogger(save_dir=run_dir, name="", version="",
+                         flush_logs_every_n_steps=config.trainer.log_every_n_steps)
     if kind == "tensorboard":
         return TensorBoardLogger(save_dir=run_dir, name="", version="")
     offline, reason = wandb_should_run_offline()

@@ -4,19 +4,36 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
 import warnings
+from contextlib import nullcontext
 from pathlib import Path
 
 import pytorch_lightning as pl
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.callbacks import LearningRateMonitor, ModelCheckpoint
+from pytorch_lightning.utilities.exceptions import SIGTERMException
+from pytorch_lightning.utilities.rank_zero import rank_zero_only
 
-from ssv.checkpointing import LAST_CHECKPOINT, resolve_resume
-from ssv.config import ConfigError, experiment_path, load_config, to_container
+from datamodules.images import UnreadableImagesError, count_images
+from ssv.checkpointing import (
+    LAST_CHECKPOINT,
+    CheckpointSaveError,
+    ResumeError,
+    RunLock,
+    RunLockedError,
+    resolve_resume,
+)
+from ssv.config import PROFILES, ConfigError, experiment_path, load_config, to_container
 
 log = logging.getLogger("ssv.train")
+
+# 128 + SIGTERM, what a shell reports for a process that SIGTERM ended: the run was pre-empted, not finished.
+PREEMPTED_EXIT_CODE = 143
+INPUT_ERROR_EXIT_CODE = 2
+RUN_FAILED_EXIT_CODE = 1
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -25,7 +42,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--category", default="faces", help="experiment name: experiments/<name>.yaml")
     source.add_argument("--config", type=Path, help="path to an experiment YAML file")
-    parser.add_argument("--profile", choices=("paper", "small"), help="default: small on CPU, paper on GPU")
+    parser.add_argument("--profile", choices=PROFILES, help="default: cpu without a GPU, paper with one")
     parser.add_argument("--resume", help="a checkpoint to continue from, or 'auto' for the newest last.ckpt")
     parser.add_argument("overrides", nargs="*", help="OmegaConf dotlist overrides, e.g. trainer.max_steps=10")
     argv = sys.argv[1:] if argv is None else argv
@@ -39,6 +56,54 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def run_directory(config: DictConfig) -> Path:
     name = config.run_name or f"{time.strftime('%Y%m%d-%H%M%S')}-{config.profile}"
     return Path(config.runs_dir) / config.category / name
+
+
+def check_before_training(config: DictConfig, run_dir: Path) -> None:
+    """Input errors found before anything is built, downloaded or written; each raises a one-line ConfigError."""
+    check_writable(run_dir)
+    check_training_images(config)
+
+
+def check_writable(run_dir: Path) -> None:
+    """The nearest existing folder on the way to ``run_dir`` must be a folder this process can write in."""
+    existing = next(path for path in (run_dir, *run_dir.parents) if path.exists())
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(f"bad config key 'runs_dir': cannot create the run folder {run_dir}: {existing} is not a "
+                          "writable folder")
+
+
+def check_training_images(config: DictConfig) -> None:
+    """``data.root`` exists and holds at least one batch of images (the synthetic collection: ``num_train``)."""
+    data = config.data
+    if data.root is None:
+        source, count = "the synthetic collection (data.synthetic.num_train)", data.synthetic.num_train
+    else:
+        try:
+            source, count = data.root, count_images(data.root)
+        except (FileNotFoundError, ValueError) as error:
+            raise ConfigError(f"bad config key 'data.root': {error}") from None
+    if count < data.batch_size:
+        raise ConfigError(f"bad config key 'data.batch_size': {data.batch_size} is more than the {count} training "
+                          f"images of {source}, so no full batch could be formed")
+
+
+def record_attempt(run_dir: Path, config: DictConfig) -> int:
+    """Writes this attempt's config beside the earlier ones and returns the attempt's number.
+
+    Attempt 1 writes ``config.yaml``; a resumed attempt n writes ``config-<n>.yaml`` and keeps the previous
+    attempt's ``metrics.csv``, which the CSV logger would delete, as ``metrics-<n-1>.csv``.
+    """
+    attempt = 1 + len(list(run_dir.glob("config*.yaml")))
+    metrics = run_dir / "metrics.csv"
+    if attempt > 1 and metrics.is_file():
+        metrics.rename(run_dir / f"metrics-{attempt - 1}.csv")
+    OmegaConf.save(config, run_dir / ("config.yaml" if attempt == 1 else f"config-{attempt}.yaml"), resolve=True)
+    return attempt
+
+
+def is_launching_process() -> bool:
+    """True in the process a user started, False in the DDP ranks that Lightning's launcher starts again."""
+    return rank_zero_only.rank == 0 and int(os.environ.get("NODE_RANK", 0)) == 0
 
 
 def synthetic_settings(config: DictConfig) -> dict | None:
@@ -84,6 +149,7 @@ def distributed_strategy(settings: DictConfig) -> str:
 
 
 def build_trainer(config: DictConfig, run_dir: Path) -> pl.Trainer:
+    from datamodules.images import SkippedImagesReport
     from ssv.checkpointing import AtomicCheckpointIO, RandomState, SaveOnPreemption
     from ssv.samples import SampleWriter
     from ssv.tracking import TrainingSpeed, build_logger
@@ -106,6 +172,7 @@ def build_trainer(config: DictConfig, run_dir: Path) -> pl.Trainer:
         SampleWriter(run_dir / "samples", settings.sample_every_n_steps),
         LearningRateMonitor(logging_interval="step"),
         TrainingSpeed(),
+        SkippedImagesReport(),
     ]
     return pl.Trainer(
         default_root_dir=run_dir,
@@ -128,11 +195,20 @@ def build_trainer(config: DictConfig, run_dir: Path) -> pl.Trainer:
 def train(config: DictConfig, resume: Path | None = None) -> Path:
     """Trains SSV with a validated config, optionally continuing a checkpoint; returns the run directory."""
     from ssv.checkpointing import run_directory_of
-    from ssv.module import SSVModule
 
     run_dir = run_directory_of(resume) if resume else run_directory(config)
+    check_before_training(config, run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    OmegaConf.save(config, run_dir / "config.yaml", resolve=True)
+    launching = is_launching_process()
+    with RunLock(run_dir) if launching else nullcontext():
+        if launching:
+            record_attempt(run_dir, config)
+        return run_training(run_dir, config, resume)
+
+
+def run_training(run_dir: Path, config: DictConfig, resume: Path | None) -> Path:
+    from ssv.module import SSVModule
+
     print(f"SSV run directory: {run_dir}" + (f" (resuming {resume})" if resume else ""), flush=True)
     pl.seed_everything(config.trainer.seed, workers=True)
     datamodule = build_datamodule(config)
@@ -199,10 +275,17 @@ def main(argv: list[str] | None = None) -> int:
         config_path = args.config or experiment_path(args.category)
         config = load_config(config_path, args.overrides, profile=args.profile)
         resume = resolve_resume(args.resume, config.runs_dir, config.category)
-    except (ConfigError, FileNotFoundError) as error:
+        train(config, resume)
+    except (ConfigError, FileNotFoundError, ResumeError, RunLockedError, UnreadableImagesError) as error:
         print(f"error: {error}", file=sys.stderr)
-        return 2
-    train(config, resume)
+        return INPUT_ERROR_EXIT_CODE
+    except CheckpointSaveError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return RUN_FAILED_EXIT_CODE
+    except SIGTERMException:
+        print(f"SSV run pre-empted (SIGTERM): exit code {PREEMPTED_EXIT_CODE}; continue it with RESUME=auto",
+              file=sys.stderr, flush=True)
+        return PREEMPTED_EXIT_CODE
     return 0
 
 

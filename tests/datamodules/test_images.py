@@ -11,8 +11,10 @@ import torch
 
 from datamodules.images import (
     IMAGE_EXTENSIONS,
+    SkippedImagesReport,
     UnlabeledImageDataModule,
     UnlabeledImageDataset,
+    UnreadableImagesError,
     build_transform,
     collate_skipping_corrupt,
     list_images,
@@ -193,7 +195,27 @@ def test_epoch_over_a_folder_with_corrupt_files_never_crashes(corrupt_tree, capl
     for batch in batches:
         assert batch["image"].shape == batch["mirror"].shape == (1, 3, SIZE, SIZE)
     assert datamodule.skipped_files == 2
-    assert "Skipped 2 of 8 images" in caplog.text
+    assert datamodule.skipped_summary().startswith("Skipped 2 of 8 images as corrupt or unreadable: ")
+
+
+def test_an_epoch_without_a_readable_image_stops_naming_the_folder(tmp_path):
+    for index in range(4):
+        (tmp_path / f"{index}.png").write_bytes(b"")
+    datamodule = UnlabeledImageDataModule(tmp_path, image_size=SIZE, batch_size=2, num_workers=0)
+    datamodule.setup("fit")
+    with pytest.raises(UnreadableImagesError, match=f"{tmp_path}: no image could be read.*4 image files"):
+        list(datamodule.train_dataloader())
+
+
+def test_lightning_runs_report_and_log_the_skipped_files(corrupt_tree, caplog):
+    datamodule = UnlabeledImageDataModule(corrupt_tree, image_size=SIZE, batch_size=2, num_workers=0)
+    trainer = pl.Trainer(max_epochs=2, accelerator="cpu", logger=False, enable_checkpointing=False,
+                         enable_progress_bar=False, enable_model_summary=False, callbacks=[SkippedImagesReport()])
+    with caplog.at_level(logging.WARNING, logger="datamodules.images"):
+        trainer.fit(MeanImageModel(), datamodule=datamodule)
+    summaries = [record.getMessage() for record in caplog.records if record.getMessage().startswith("Skipped")]
+    assert len(summaries) == 1 and summaries[0].startswith("Skipped 2 of 8 images")  # new skips only
+    assert trainer.callback_metrics["data/skipped_images"] == 2
 
 
 def test_shuffle_is_seeded(image_tree):

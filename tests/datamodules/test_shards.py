@@ -225,7 +225,8 @@ def test_corrupt_image_inside_a_shard_is_skipped_and_counted(tmp_path, caplog):
         batches = list(datamodule.train_dataloader())
     assert sorted(len(batch["image"]) for batch in batches) == [1, 2]
     assert datamodule.skipped_files == 1
-    assert "Skipping corrupt image 000000003" in caplog.text and "Skipped 1 corrupt images" in caplog.text
+    assert "Skipping corrupt image 000000003" in caplog.text
+    assert datamodule.skipped_summary() == f"Skipped 1 corrupt images in {tmp_path / 'shards'} so far"
 
 
 class BatchRecorder(pl.LightningModule):

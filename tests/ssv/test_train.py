@@ -6,25 +6,7 @@ import pytorch_lightning as pl
 import torch
 
 from ssv.module import SSVModule
-from ssv.train import main, parse_args
-
-TINY = [
-    "model.width=0.125",
-    "model.code_size=8",
-    "model.mapping_layers=2",
-    "imc.weights=null",
-    "data.batch_size=2",
-    "data.num_workers=0",
-    "data.synthetic.num_train=12",
-    "data.synthetic.num_test=2",
-    "trainer.logger=csv",
-    "evaluation.after_training=false",
-]
-
-
-def tiny_args(tmp_path, *extra):
-    return ["--category", "faces", "--profile", "small", *TINY,
-            f"runs_dir={tmp_path / 'runs'}", f"data.synthetic.cache_dir={tmp_path / 'synthetic'}", *extra]
+from ssv.train import PREEMPTED_EXIT_CODE, main, parse_args
 
 
 def test_sweep_style_flags_become_overrides():
@@ -35,7 +17,7 @@ def test_sweep_style_flags_become_overrides():
         parse_args(["--not-a-flag"])
 
 
-def test_fast_dev_run_of_the_entry_point_trains_on_synthetic_faces(tmp_path, capsys):
+def test_fast_dev_run_of_the_entry_point_trains_on_synthetic_faces(tiny_args, tmp_path, capsys):
     assert main(tiny_args(tmp_path, "trainer.fast_dev_run=true")) == 0
     out = capsys.readouterr().out
     run_dir = next((tmp_path / "runs" / "faces").iterdir())
@@ -47,18 +29,18 @@ def test_fast_dev_run_of_the_entry_point_trains_on_synthetic_faces(tmp_path, cap
     assert (collection / "train" / "labels.csv").is_file()
 
 
-def test_a_bad_key_fails_before_anything_is_written(tmp_path, capsys):
+def test_a_bad_key_fails_before_anything_is_written(tiny_args, tmp_path, capsys):
     assert main(tiny_args(tmp_path, "loss.symmetry=0.4")) == 2
     assert "loss.symmetry" in capsys.readouterr().err
     assert not (tmp_path / "runs").exists() and not (tmp_path / "synthetic").exists()
 
 
-def test_resume_of_a_missing_checkpoint_fails_clearly(tmp_path, capsys):
+def test_resume_of_a_missing_checkpoint_fails_clearly(tiny_args, tmp_path, capsys):
     assert main(tiny_args(tmp_path, "--resume", str(tmp_path / "nope.ckpt"))) == 2
     assert "nope.ckpt" in capsys.readouterr().err
 
 
-def test_training_writes_periodic_and_last_checkpoints_that_reload(tmp_path):
+def test_training_writes_periodic_and_last_checkpoints_that_reload(tiny_args, tmp_path):
     assert main(tiny_args(tmp_path, "trainer.max_steps=4", "trainer.checkpoint_every_n_steps=2",
                           "run_name=ckpt")) == 0
     checkpoints = tmp_path / "runs" / "faces" / "ckpt" / "checkpoints"
@@ -76,7 +58,7 @@ class SendSigterm(pl.Callback):
             os.kill(os.getpid(), signal.SIGTERM)
 
 
-def test_sigterm_saves_a_resumable_checkpoint(tmp_path, monkeypatch):
+def test_sigterm_saves_a_resumable_checkpoint(tiny_args, tmp_path, monkeypatch):
     from ssv import train as train_module
 
     original = train_module.build_trainer
@@ -87,8 +69,7 @@ def test_sigterm_saves_a_resumable_checkpoint(tmp_path, monkeypatch):
         return trainer
 
     monkeypatch.setattr(train_module, "build_trainer", with_sigterm)
-    with pytest.raises(SystemExit):
-        main(tiny_args(tmp_path, "trainer.max_steps=50", "run_name=preempted"))
+    assert main(tiny_args(tmp_path, "trainer.max_steps=50", "run_name=preempted")) == PREEMPTED_EXIT_CODE != 0
     last = tmp_path / "runs" / "faces" / "preempted" / "checkpoints" / "last.ckpt"
     checkpoint = torch.load(last, weights_only=True)
     assert checkpoint["global_step"] == 4
@@ -102,7 +83,7 @@ def final_weights(run_dir):
     return checkpoint["state_dict"], checkpoint["global_step"]
 
 
-def test_resuming_gives_the_same_weights_as_an_uninterrupted_run(tmp_path):
+def test_resuming_gives_the_same_weights_as_an_uninterrupted_run(tiny_args, tmp_path):
     runs = tmp_path / "runs" / "faces"
     # 12 images in batches of 2: the interruption falls mid-epoch, the continuation crosses into the next epoch.
     assert main(tiny_args(tmp_path, "trainer.max_steps=8", "run_name=straight")) == 0
@@ -116,7 +97,7 @@ def test_resuming_gives_the_same_weights_as_an_uninterrupted_run(tmp_path):
         assert torch.equal(value, resumed[name]), name
 
 
-def test_training_ends_with_the_evaluation_table(tmp_path, capsys):
+def test_training_ends_with_the_evaluation_table(tiny_args, tmp_path, capsys):
     assert main(tiny_args(tmp_path, "trainer.max_steps=1", "run_name=evaluated", "evaluation.after_training=true",
                           "evaluation.n_calibration=4", "data.synthetic.num_test=10")) == 0
     out = capsys.readouterr().out
@@ -125,3 +106,53 @@ def test_training_ends_with_the_evaluation_table(tmp_path, capsys):
     assert (eval_dir / "metrics.json").is_file() and (eval_dir / "scatter.png").is_file()
     logged = (tmp_path / "runs" / "faces" / "evaluated").rglob("metrics.csv")
     assert any("eval/mae_mean" in path.read_text() for path in logged)
+
+
+def no_run_folder_and_one_line(tmp_path, capsys, *expected):
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("error: "), err
+    for text in expected:
+        assert text in err
+    assert not (tmp_path / "runs" / "faces").exists()
+
+
+def test_input_errors_stop_before_the_model_is_built_and_leave_no_run_folder(tiny_args, tmp_path, capsys,
+                                                                             monkeypatch):
+    from ssv import module
+
+    monkeypatch.setattr(module.SSVModule, "__init__", lambda *args, **kwargs: pytest.fail("model built"))
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    few = tmp_path / "few"
+    few.mkdir()
+    for index in range(3):
+        (few / f"{index}.png").write_bytes(b"")
+    cases = {
+        "data.root=/no/such/folder": ("data.root", "/no/such/folder"),
+        f"data.root={empty}": ("data.root", str(empty)),
+        f"data.root={few}": ("data.batch_size", "3 training images", str(few)),
+        "data.synthetic.num_train=1": ("data.batch_size", "1 training images"),
+        "loss.sym=nan": ("loss.sym", "finite"),
+    }
+    for override, expected in cases.items():
+        assert main(tiny_args(tmp_path, override, "data.batch_size=4")) == 2, override
+        no_run_folder_and_one_line(tmp_path, capsys, *expected)
+
+
+def test_an_unwritable_runs_folder_fails_in_one_line(tiny_args, tmp_path, capsys):
+    blocker = tmp_path / "runs"
+    blocker.write_text("a file where the runs folder should be")
+    assert main(tiny_args(tmp_path)) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "runs_dir" in err and str(blocker) in err
+    assert blocker.is_file()
+
+
+def test_a_crafted_resume_checkpoint_is_refused_without_running_its_code(tiny_args, tmp_path, capsys,
+                                                                          code_running_file):
+    crafted = tmp_path / "crafted.ckpt"
+    marker = code_running_file(crafted)
+    assert main(tiny_args(tmp_path, "--resume", str(crafted))) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "crafted.ckpt" in err and "cannot be loaded safely" in err
+    assert not marker.exists()
