@@ -91,21 +91,21 @@ samples-grid: $(STAMP) ## Regenerate docs/synthetic_samples.png for the README
 	$(BIN)/python -m ssv.synthetic.cli --grid docs/synthetic_samples.png
 
 train: $(STAMP) ## Train SSV on CATEGORY (synthetic data unless data.root is set)
-	$(BIN)/python -m ssv.train $(if $(CONFIG),--config $(CONFIG),--category $(CATEGORY)) $(if $(PROFILE),--profile $(PROFILE)) $(if $(RESUME),--resume $(RESUME)) $(if $(LOGGER),trainer.logger=$(LOGGER)) $(if $(DEVICES),trainer.devices=$(DEVICES)) $(ARGS)
+	$(BIN)/python -m ssv.train $(if $(CONFIG),--config "$(CONFIG)",--category $(CATEGORY)) $(if $(PROFILE),--profile $(PROFILE)) $(if $(RESUME),--resume "$(RESUME)") $(if $(LOGGER),trainer.logger=$(LOGGER)) $(if $(DEVICES),trainer.devices=$(DEVICES)) $(ARGS)
 
 eval: $(STAMP) ## Evaluate CKPT on labeled DATA (calibrated MAE table, metrics.json, predictions.csv, plots)
 	@test -n "$(CKPT)" -a -n "$(DATA)" || { echo "error: set CKPT=<path.ckpt> and DATA=<spec>, e.g. DATA=synthetic:faces" >&2; exit 2; }
-	$(BIN)/python -m ssv.evaluation --ckpt $(CKPT) --data $(DATA) $(if $(OUT),--out $(OUT)) $(if $(N_CALIBRATION),--n-calibration $(N_CALIBRATION))
+	$(BIN)/python -m ssv.evaluation --ckpt "$(CKPT)" --data "$(DATA)" $(if $(OUT),--out "$(OUT)") $(if $(N_CALIBRATION),--n-calibration $(N_CALIBRATION)) $(ARGS)
 
 diagnose: $(STAMP) ## Does CKPT's generator render viewpoints, and does V read them? (label-free; diagnostics.json)
 	@test -n "$(CKPT)" || { echo "error: set CKPT=<path.ckpt> of an SSV run" >&2; exit 2; }
-	$(BIN)/python -m ssv.evaluation.diagnostics --ckpt $(CKPT) $(if $(OUT),--out $(OUT))
+	$(BIN)/python -m ssv.evaluation.diagnostics --ckpt "$(CKPT)" $(if $(OUT),--out "$(OUT)")
 
 bench: $(STAMP) ## Time training iterations, V/S steps, loader and inference; bench.json (see README, Performance)
-	$(BIN)/python -m ssv.benchmark.speed --category $(CATEGORY) $(if $(PROFILE),--profile $(PROFILE)) $(if $(BATCH),--batch $(BATCH)) $(if $(REFERENCE),--reference) $(if $(VARIANTS),--variants $(VARIANTS)) $(if $(OUT),--out $(OUT)) $(ARGS)
+	$(BIN)/python -m ssv.benchmark.speed --category $(CATEGORY) $(if $(PROFILE),--profile $(PROFILE)) $(if $(BATCH),--batch $(BATCH)) $(if $(REFERENCE),--reference) $(if $(VARIANTS),--variants $(VARIANTS)) $(if $(OUT),--out "$(OUT)") $(ARGS)
 
 bench-accuracy: $(STAMP) ## Train each accuracy row on CATEGORY for BUDGET minutes, evaluate all, print one table
-	$(BIN)/python -m ssv.benchmark.accuracy --category $(CATEGORY) --budget $(BUDGET) $(if $(PROFILE),--profile $(PROFILE)) $(if $(ROWS),--rows $(ROWS)) $(if $(OUT),--out $(OUT)) $(if $(N_CALIBRATION),--n-calibration $(N_CALIBRATION)) $(ARGS)
+	$(BIN)/python -m ssv.benchmark.accuracy --category $(CATEGORY) --budget $(BUDGET) $(if $(PROFILE),--profile $(PROFILE)) $(if $(ROWS),--rows $(ROWS)) $(if $(OUT),--out "$(OUT)") $(if $(N_CALIBRATION),--n-calibration $(N_CALIBRATION)) $(ARGS)
 
 clean: ## Remove caches (keeps .venv, data and runs)
 	rm -rf .pytest_cache build src/*.egg-info
@@ -117,8 +117,8 @@ sweep: $(STAMP) ## Create the W&B sweep SWEEP and start an agent on it
 
 prepare: $(STAMP) ## Crop raw DATASET in SRC into DST (images/, labels.csv, skipped.csv); flags in ARGS
 	@test -n "$(DATASET)" -a -n "$(SRC)" -a -n "$(DST)" || { echo "error: set DATASET=<name> SRC=<raw dir> DST=<out dir> (see make help)" >&2; exit 2; }
-	$(BIN)/python -m ssv.prepare dataset $(DATASET) $(SRC) $(DST) --size $(SIZE) $(ARGS)
+	$(BIN)/python -m ssv.prepare dataset $(DATASET) "$(SRC)" "$(DST)" --size $(SIZE) $(ARGS)
 
 shards: $(STAMP) ## Convert the image folder SRC into WebDataset shards in DST (data.root for streaming)
 	@test -n "$(SRC)" -a -n "$(DST)" || { echo "error: set SRC=<image folder> DST=<out dir>" >&2; exit 2; }
-	$(BIN)/python -m ssv.prepare shards $(SRC) $(DST) $(ARGS)
+	$(BIN)/python -m ssv.prepare shards "$(SRC)" "$(DST)" $(ARGS)

@@ -111,6 +111,10 @@ def prepare(
     destination = Path(destination)
     _check_destination(destination, overwrite)
     scan = spec.scan(source, **scan_options)
+    if not scan.samples:
+        skipped = f" ({len(scan.skipped)} skipped, e.g. {scan.skipped[0].item}: {scan.skipped[0].reason})" \
+            if scan.skipped else ""
+        raise ValueError(f"{source}: no {dataset} images found{skipped}; is it the raw dataset's folder?")
     _clear_destination(destination)
     margin = (FACE_MARGIN if spec.faces else OBJECT_MARGIN) if margin is None else margin
     find_box = _face_box_finder(face_box) if spec.faces else _object_box

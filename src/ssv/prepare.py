@@ -55,6 +55,8 @@ def run_dataset(args: argparse.Namespace) -> None:
     scan_options = {"split": args.split, "keep_hard": args.keep_hard} if args.name.startswith("pascal3d") else {}
     summary = prepare(args.name, args.source, args.destination, image_size=args.size, margin=args.margin,
                       face_box=args.face_box, overwrite=args.overwrite, progress=True, **scan_options)
+    if not summary.kept:
+        raise ValueError(f"nothing of {args.source} could be prepared: {summary}")
     print(summary)
 
 

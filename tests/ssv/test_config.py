@@ -98,3 +98,28 @@ def test_an_evaluation_that_would_leave_no_test_images_fails_before_training():
         faces("data.synthetic.num_test=50")
     assert faces("data.synthetic.num_test=50", "evaluation.after_training=false").evaluation.n_calibration == 100
     assert faces("data.synthetic.num_test=50", "trainer.fast_dev_run=true").trainer.fast_dev_run
+
+
+def test_an_inherit_cycle_names_its_files(tmp_path):
+    (tmp_path / "a.yaml").write_text("inherit: b.yaml\n")
+    (tmp_path / "b.yaml").write_text("inherit: a.yaml\ncategory: cars\n")
+    with pytest.raises(ConfigError) as error:
+        load_config(tmp_path / "a.yaml", profile="small")
+    assert str(error.value) == f"inherit: cycle {tmp_path / 'a.yaml'} -> {tmp_path / 'b.yaml'} -> {tmp_path / 'a.yaml'}"
+
+
+@pytest.mark.parametrize("override, named", [("loss.sym=abc", "loss.sym"), ("loss.nope=1", "loss.nope"),
+                                             ("data=3", "DataConfig"), ("trainer.devices=[1", "trainer.devices=[1")])
+def test_config_errors_are_one_line_without_omegaconf_internals(override, named):
+    with pytest.raises(ConfigError) as error:
+        faces(override)
+    message = str(error.value)
+    assert named in message
+    assert "\n" not in message and "full_key" not in message and "object_type" not in message
+
+
+@pytest.mark.parametrize("override, key", [("loss.sym=nan", "loss.sym"), ("optim.lr=inf", "optim.lr"),
+                                           ("optim.betas=[0,-inf]", r"optim.betas\[1\]")])
+def test_non_finite_numbers_are_rejected(override, key):
+    with pytest.raises(ConfigError, match=f"'{key}': .* is not a finite number"):
+        faces(override)

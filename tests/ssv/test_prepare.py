@@ -1,4 +1,5 @@
 import csv
+import shlex
 import subprocess
 from pathlib import Path
 
@@ -61,7 +62,50 @@ def test_shards_command_writes_an_index(tmp_path, capsys):
     assert ShardIndex.load(tmp_path / "shards").counts == (2, 2, 1)
 
 
+def make_command(*argv: str) -> list[str]:
+    """The last command ``make -n`` prints, split the way the shell will split it."""
+    printed = subprocess.run(["make", "-n", "-W", "setup.cfg", *argv], cwd=REPO, capture_output=True, text=True,
+                             check=True).stdout
+    return shlex.split(printed.strip().splitlines()[-1])
+
+
 def test_make_prepare_runs_the_dataset_command():
-    command = subprocess.run(["make", "-n", "-W", "setup.cfg", "prepare", "DATASET=biwi", "SRC=raw", "DST=out"],
-                             cwd=REPO, capture_output=True, text=True, check=True).stdout
-    assert "-m ssv.prepare dataset biwi raw out --size 128" in command
+    command = make_command("prepare", "DATASET=biwi", "SRC=raw", "DST=out")
+    assert command[command.index("ssv.prepare") - 1:] == ["-m", "ssv.prepare", "dataset", "biwi", "raw", "out",
+                                                          "--size", "128"]
+
+
+@pytest.mark.parametrize("target, variables, expected", [
+    ("eval", ["CKPT=runs/my run/last.ckpt", "DATA=my data/labels.csv"],
+     ["--ckpt", "runs/my run/last.ckpt", "--data", "my data/labels.csv"]),
+    ("prepare", ["DATASET=biwi", "SRC=raw data", "DST=out dir"], ["biwi", "raw data", "out dir"]),
+    ("shards", ["SRC=raw data", "DST=out dir"], ["shards", "raw data", "out dir"]),
+    ("train", ["RESUME=runs/my run/last.ckpt"], ["--resume", "runs/my run/last.ckpt"]),
+])
+def test_make_passes_paths_with_spaces_as_one_argument(target, variables, expected):
+    command = make_command(target, *variables)
+    start = command.index(expected[0])
+    assert command[start:start + len(expected)] == expected
+
+
+def test_an_empty_or_mistyped_source_exits_2_with_one_line(tmp_path, capsys):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for source in (empty, tmp_path / "mistyped"):
+        assert main(["dataset", "biwi", str(source), str(tmp_path / "out")]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and str(source) in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_source_of_which_nothing_can_be_prepared_exits_2(biwi_sequence, tmp_path, capsys):
+    for pose in biwi_sequence.rglob("*_pose.txt"):
+        pose.unlink()
+    assert main(["dataset", "biwi", str(biwi_sequence), str(tmp_path / "out")]) == 2
+    assert "no biwi images found (2 skipped" in capsys.readouterr().err
+    walls = tmp_path / "walls"
+    walls.mkdir()
+    cv2.imwrite(str(walls / "wall.png"), np.full((80, 80, 3), 128, np.uint8))
+    assert main(["dataset", "faces", str(walls), str(tmp_path / "faces")]) == 2
+    last_line = capsys.readouterr().err.strip().splitlines()[-1]  # after the progress bar
+    assert last_line.startswith("error: ") and "kept 0, skipped 1 (1 no face found)" in last_line

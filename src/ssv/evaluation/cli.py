@@ -7,26 +7,33 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import re
 import sys
 from pathlib import Path
-
-from omegaconf import DictConfig
 
 from datamodules.labeled import LABELED_SOURCES, ManifestError, resolve_labeled_source
 from ssv.evaluation.checkpoints import CheckpointError, load_viewpoint_model
 from ssv.evaluation.evaluator import evaluate_model
 from ssv.evaluation.protocol import DEFAULT_N_CALIBRATION, CalibrationError
 from ssv.evaluation.report import format_table, write_report
+from ssv.inference.calibration import save_evaluation_calibration
 
 MESSAGE_LIMIT = 400
 
 
-class BatchSizeError(ValueError):
-    """The evaluation batch cannot be split into the model's minibatch-stddev groups."""
+# The object category of each dataset scheme; a labels.csv or a folder carries none.
+SCHEME_CATEGORIES = {
+    "300w-lp": "faces", "aflw2000": "faces", "biwi": "faces", "biwi-axis-angle": "faces",
+    "pascal3d-car": "cars", "pascal3d-bus": "buses", "pascal3d-train": "trains",
+}
 
 
-INPUT_ERRORS = (CheckpointError, ManifestError, CalibrationError, BatchSizeError)
+class SuspectDataError(ValueError):
+    """The data would give a meaningless score: another category, or labels that look like radians."""
+
+
+INPUT_ERRORS = (CheckpointError, ManifestError, CalibrationError, SuspectDataError)
 
 
 def positive_int(text: str) -> int:
@@ -54,6 +61,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="default: the checkpoint's training batch size (V's minibatch-stddev sees the batch)")
     parser.add_argument("--num-workers", type=int, default=0, help="data loading processes (default %(default)s)")
     parser.add_argument("--accelerator", default="auto", help="Lightning accelerator (default %(default)s)")
+    parser.add_argument("--allow-category-mismatch", action="store_true",
+                        help="evaluate although DATA holds another category than the checkpoint was trained on")
+    parser.add_argument("--angles-in-degrees-are-small", action="store_true",
+                        help="evaluate although every label is within +-pi degrees (refused by default as radians)")
     return parser.parse_args(argv)
 
 
@@ -62,27 +73,46 @@ def default_output_dir(checkpoint: Path, data: str) -> Path:
     return checkpoint.parent / f"eval-{checkpoint.stem}-{slug}"
 
 
-def evaluation_batch_size(requested: int | None, config: DictConfig) -> int:
-    """The requested batch size, else the training one; it must divide into V's minibatch-stddev groups."""
-    batch_size = requested or config.data.batch_size
-    group = config.model.stddev_group
-    if group and batch_size % group:
-        raise BatchSizeError(f"--batch-size {batch_size} is not a multiple of the checkpoint's "
-                             f"model.stddev_group={group}")
-    return batch_size
-
-
 def one_line(error: Exception) -> str:
     """The error message on one line, shortened: state-dict mismatches list every key."""
     text = " ".join(str(error).split())
     return text if len(text) <= MESSAGE_LIMIT else text[: MESSAGE_LIMIT - 3] + "..."
 
 
+def data_category(spec: str) -> str | None:
+    """The category a data spec holds, where the spec says it: ``synthetic:<category>`` and the datasets."""
+    scheme, separator, argument = spec.partition(":")
+    if not separator:
+        return None
+    return argument if scheme == "synthetic" else SCHEME_CATEGORIES.get(scheme)
+
+
+def check_category(trained_on: str, spec: str) -> None:
+    held = data_category(spec)
+    if held is not None and held != trained_on:
+        raise SuspectDataError(f"the checkpoint was trained on {trained_on} but --data {spec} holds {held}; pass "
+                               "--allow-category-mismatch to evaluate it anyway")
+
+
+def check_degrees(items: list, spec: str) -> None:
+    """Labels are degrees: a set whose every angle lies within +-pi is almost surely in radians."""
+    largest = max((abs(angle) for item in items for angle in (item.azimuth, item.elevation, item.tilt)),
+                  default=math.inf)
+    if largest <= math.pi:
+        raise SuspectDataError(f"every label of --data {spec} is within +-pi (largest |angle| {largest:.3f}): they "
+                               "look like radians, but labels are read in degrees; convert them, or pass "
+                               "--angles-in-degrees-are-small if they really are degrees")
+
+
 def evaluate(args: argparse.Namespace) -> int:
     model = load_viewpoint_model(args.ckpt)
     config = model.config
-    batch_size = evaluation_batch_size(args.batch_size, config)
+    batch_size = args.batch_size or config.data.batch_size
+    if not args.allow_category_mismatch:
+        check_category(config.category, args.data)
     items = resolve_labeled_source(args.data, config.model.image_size)
+    if not args.angles_in_degrees_are_small:
+        check_degrees(items, args.data)
     result = evaluate_model(
         model,
         items,
@@ -96,8 +126,11 @@ def evaluate(args: argparse.Namespace) -> int:
     out_dir = args.out or default_output_dir(args.ckpt, args.data)
     context = {"checkpoint": str(args.ckpt), "data": args.data, "category": config.category}
     write_report(result, items, out_dir, image_size=config.model.image_size, context=context)
+    calibration = save_evaluation_calibration(result.fits, network=model.viewpoint_net, checkpoint=args.ckpt,
+                                              labeled_set=args.data, n_images=result.metrics["n_calibration"])
     print(format_table(result, f"Viewpoint errors (degrees) of {args.ckpt} on {args.data}"))
     print(f"Wrote metrics, predictions and plots to {out_dir}")
+    print(f"Wrote the calibration to {calibration} (make predict ... ARGS=--calibration applies it)")
     return 0
 
 

@@ -13,8 +13,6 @@ logger = logging.getLogger("ssv.features")
 
 ALEXNET_IMAGENET_URL = "https://download.pytorch.org/models/alexnet-owt-7be5be79.pth"
 FEATURE_KINDS = ("alexnet", "pixels")
-_IMAGENET_MEAN = (0.485, 0.456, 0.406)
-_IMAGENET_STD = (0.229, 0.224, 0.225)
 _ALEXNET_INPUT_SIZE = 224
 
 
@@ -30,8 +28,9 @@ class _FrozenFeatures(nn.Module):
 
 
 class AlexNetConv2Features(_FrozenFeatures):
-    """AlexNet conv1 -> ReLU -> max-pool -> conv2 on 224 px ImageNet-normalised inputs, flattened.
+    """AlexNet conv1 -> ReLU -> max-pool -> conv2 on 224 px inputs, flattened.
 
+    As in the authors' release, the [-1, 1] images go in as they are, without ImageNet's mean and std.
     Parameter names match torchvision's ``alexnet`` (``features.0.*``, ``features.3.*``).
     """
 
@@ -43,14 +42,11 @@ class AlexNetConv2Features(_FrozenFeatures):
             nn.MaxPool2d(kernel_size=3, stride=2),
             nn.Conv2d(64, 192, kernel_size=5, padding=2),
         )
-        self.register_buffer("mean", torch.tensor(_IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer("std", torch.tensor(_IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
         self.freeze()
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """Images ``[B, 3, H, W]`` in [-1, 1] -> features ``[B, 192 * 27 * 27]``."""
         x = F.interpolate(images, size=_ALEXNET_INPUT_SIZE, mode="bilinear", align_corners=False)
-        x = ((x + 1.0) / 2.0 - self.mean) / self.std
         return self.features(x).flatten(1)
 
 
@@ -74,8 +70,10 @@ def _load_alexnet_weights(network: AlexNetConv2Features, weights: str | None) ->
         return "random initialisation (no pretrained weights requested)"
     if weights.lower() == "imagenet":
         try:
+            # The file name carries the hash checked on download; weights_only keeps a crafted cached file from
+            # running code.
             state = torch.hub.load_state_dict_from_url(
-                ALEXNET_IMAGENET_URL, map_location="cpu", progress=False
+                ALEXNET_IMAGENET_URL, map_location="cpu", progress=False, check_hash=True, weights_only=True
             )
         except Exception as error:  # no network, proxy, corrupt cache: training can still proceed
             logger.warning(

@@ -1,5 +1,6 @@
 import csv
 import json
+import math
 
 import pytest
 import torch
@@ -109,14 +110,29 @@ def test_bad_inputs_each_give_one_line(ssv_checkpoint, rendered_faces, tmp_path,
     assert not (tmp_path / "never").exists()
 
 
-def test_a_batch_size_that_splits_stddev_groups_is_refused(tiny, rendered_faces, tmp_path, capsys):
-    import pytorch_lightning as pl
+def test_labels_in_radians_are_refused_unless_a_flag_says_they_are_small_degrees(ssv_checkpoint, rendered_faces,
+                                                                                 tmp_path, capsys):
+    radians = tmp_path / "radians.csv"
+    rows = [",".join([str(item.path), *(str(math.radians(angle)) for angle in (item.azimuth, item.elevation,
+                                                                               item.tilt))])
+            for item in read_manifest(rendered_faces / "test" / "labels.csv")]
+    radians.write_text("\n".join(["path,azimuth,elevation,tilt", *rows]))
+    argv = ("--ckpt", ssv_checkpoint, "--data", radians, "--n-calibration", N_CALIBRATION, "--out", tmp_path / "out")
+    error = one_line_error(capsys, *argv)
+    assert "look like radians" in error and "--angles-in-degrees-are-small" in error
+    assert not (tmp_path / "out").exists()
+    assert run(capsys, *argv, "--angles-in-degrees-are-small")[0] == 0
 
-    from ssv.module import SSVModule
 
-    model = SSVModule(to_container(tiny("model.stddev_group=4")))
-    checkpoint = tmp_path / "grouped.ckpt"
-    torch.save({"state_dict": model.state_dict(), "hyper_parameters": dict(model.hparams),
-                "pytorch-lightning_version": pl.__version__}, checkpoint)
-    error = one_line_error(capsys, "--ckpt", checkpoint, "--data", rendered_faces / "test", "--batch-size", 6)
-    assert "--batch-size 6 is not a multiple of the checkpoint's model.stddev_group=4" in error
+def test_a_category_mismatch_is_refused_before_rendering_unless_allowed(ssv_checkpoint, rendered_faces, tmp_path,
+                                                                        monkeypatch, capsys):
+    from ssv import synthetic
+
+    requests = []
+    monkeypatch.setattr(synthetic, "ensure_rendered", lambda **settings: requests.append(settings) or rendered_faces)
+    argv = ("--ckpt", ssv_checkpoint, "--data", "synthetic:cars", "--n-calibration", N_CALIBRATION,
+            "--out", tmp_path / "out")
+    error = one_line_error(capsys, *argv)
+    assert "trained on faces" in error and "holds cars" in error and "--allow-category-mismatch" in error
+    assert requests == []
+    assert run(capsys, *argv, "--allow-category-mismatch")[0] == 0 and requests[0]["category"] == "cars"

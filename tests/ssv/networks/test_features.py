@@ -1,3 +1,5 @@
+import email.message
+import io
 import logging
 import urllib.error
 
@@ -104,3 +106,42 @@ def test_pixel_features_downsample_to_64_and_flatten(caplog):
 def test_unknown_feature_kind_lists_the_valid_ones(kind):
     with pytest.raises(ValueError, match="alexnet, pixels"):
         build_consistency_features(kind)
+
+
+def test_alexnet_reads_the_images_in_minus_one_to_one_without_imagenet_normalisation():
+    features = build_consistency_features("alexnet")
+    images = torch.rand(2, 3, 32, 32) * 2 - 1
+    resized = torch.nn.functional.interpolate(images, size=224, mode="bilinear", align_corners=False)
+    torch.testing.assert_close(features(images), features.features(resized).flatten(1))
+
+
+def test_a_crafted_file_in_the_hub_cache_runs_no_code(tmp_path, monkeypatch, caplog, code_running_file):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    cached = tmp_path / "torch" / "hub" / "checkpoints" / ALEXNET_IMAGENET_URL.rsplit("/", 1)[1]
+    cached.parent.mkdir(parents=True)
+    marker = code_running_file(cached)
+    build_consistency_features("alexnet", weights="imagenet")
+    assert not marker.exists()
+    assert "Weights only load failed" in caplog.text and "falling back to random" in caplog.text
+
+
+def test_a_download_whose_hash_does_not_match_is_refused(tmp_path, monkeypatch, caplog):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    payload = tmp_path / "other.pth"
+    torch.save(_torchvision_style_state(seed=3), payload)
+    monkeypatch.setattr(torch.hub, "urlopen", lambda request: _FakeResponse(payload.read_bytes()))
+    features = build_consistency_features("alexnet", weights="imagenet")
+    assert "invalid hash value" in caplog.text
+    assert not torch.equal(features.features[0].weight, torch.load(payload, weights_only=True)["features.0.weight"])
+
+
+class _FakeResponse(io.BytesIO):
+    """What ``urlopen`` returns, for ``torch.hub.download_url_to_file``."""
+
+    def info(self):
+        headers = email.message.Message()
+        headers["Content-Length"] = str(len(self.getvalue()))
+        return headers
+
+    def __exit__(self, *exc_info):
+        self.close()
