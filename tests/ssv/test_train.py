@@ -149,7 +149,7 @@ def test_an_unwritable_runs_folder_fails_in_one_line(tiny_args, tmp_path, capsys
 
 
 def test_a_crafted_resume_checkpoint_is_refused_without_running_its_code(tiny_args, tmp_path, capsys,
-                                                                          code_running_file):
+                                                                         code_running_file):
     crafted = tmp_path / "crafted.ckpt"
     marker = code_running_file(crafted)
     assert main(tiny_args(tmp_path, "--resume", str(crafted))) == 2

@@ -7,7 +7,6 @@ import torch
 from PIL import Image
 
 from datamodules.labeled import read_manifest
-from ssv.config import to_container
 from ssv.evaluation.cli import default_output_dir, main
 
 REQUIRED_KEYS = [
