@@ -18,6 +18,8 @@ DEVICES ?=
 CKPT ?=
 DATA ?=
 OUT ?=
+INPUT ?=
+FORMAT ?= onnx
 N_CALIBRATION ?=
 BUDGET ?= 30
 ROWS ?=
@@ -36,6 +38,7 @@ export PYTHONUNBUFFERED := 1
 .DEFAULT_GOAL := help
 .PHONY: help install test test-slow lint train data samples-grid clean
 .PHONY: eval diagnose bench bench-accuracy sweep
+.PHONY: predict calibrate export
 .PHONY: prepare shards
 
 help: ## List targets and variables
@@ -53,6 +56,9 @@ help: ## List targets and variables
 	@echo "  CKPT=<path.ckpt>     eval: checkpoint of SSV or the supervised baseline; diagnose: of SSV"
 	@echo "  DATA=<spec>          eval: synthetic:<category> (its test split), a labels.csv or a folder holding one"
 	@echo "  OUT=<dir>            eval, diagnose, bench, bench-accuracy: output folder (eval, diagnose default: beside the checkpoint)"
+	@echo "                       predict: output folder (required); calibrate, export: output file (default: beside CKPT)"
+	@echo "  INPUT=<path>         predict: an image, a folder of images or a video (ARGS=\"--camera 0\" for a webcam)"
+	@echo "  FORMAT=$(FORMAT)          export: onnx | torchscript"
 	@echo "  N_CALIBRATION=$(N_CALIBRATION)      eval, bench-accuracy: calibration images (empty: 100)"
 	@echo "  BATCH=$(BATCH)             bench: batch size (empty: the profile's)"
 	@echo "  REFERENCE=1          bench: also time the release's design and print the speed-up"
@@ -96,6 +102,18 @@ train: $(STAMP) ## Train SSV on CATEGORY (synthetic data unless data.root is set
 eval: $(STAMP) ## Evaluate CKPT on labeled DATA (calibrated MAE table, metrics.json, predictions.csv, plots)
 	@test -n "$(CKPT)" -a -n "$(DATA)" || { echo "error: set CKPT=<path.ckpt> and DATA=<spec>, e.g. DATA=synthetic:faces" >&2; exit 2; }
 	$(BIN)/python -m ssv.evaluation --ckpt "$(CKPT)" --data "$(DATA)" $(if $(OUT),--out "$(OUT)") $(if $(N_CALIBRATION),--n-calibration $(N_CALIBRATION)) $(ARGS)
+
+predict: $(STAMP) ## Predict viewpoints with CKPT (.ckpt or .onnx) on INPUT into OUT (predictions.csv, overlays); ARGS: --detect faces, --calibration, --camera N
+	@test -n "$(CKPT)" -a -n "$(OUT)" || { echo "error: set CKPT=<path.ckpt|.onnx>, INPUT=<image, folder or video> and OUT=<dir>" >&2; exit 2; }
+	$(BIN)/python -m ssv.inference.predict --ckpt "$(CKPT)" $(if $(INPUT),--input "$(INPUT)") --out "$(OUT)" $(ARGS)
+
+calibrate: $(STAMP) ## Fit CKPT's per-angle calibration on labeled DATA (a few images do); writes <ckpt>.calibration.json
+	@test -n "$(CKPT)" -a -n "$(DATA)" || { echo "error: set CKPT=<path.ckpt> and DATA=<labels.csv, folder or spec>" >&2; exit 2; }
+	$(BIN)/python -m ssv.inference.calibrate --ckpt "$(CKPT)" --data "$(DATA)" $(if $(OUT),--out "$(OUT)")
+
+export: $(STAMP) ## Export V of CKPT as FORMAT=onnx|torchscript (dynamic batch; per-image rule), beside CKPT unless OUT
+	@test -n "$(CKPT)" || { echo "error: set CKPT=<path.ckpt> (and FORMAT=onnx|torchscript)" >&2; exit 2; }
+	$(BIN)/python -m ssv.inference.export --ckpt "$(CKPT)" --format "$(FORMAT)" $(if $(OUT),--out "$(OUT)")
 
 diagnose: $(STAMP) ## Does CKPT's generator render viewpoints, and does V read them? (label-free; diagnostics.json)
 	@test -n "$(CKPT)" || { echo "error: set CKPT=<path.ckpt> of an SSV run" >&2; exit 2; }

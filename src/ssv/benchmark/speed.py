@@ -1,4 +1,5 @@
-"""Training-speed benchmark: full iterations, the V and S steps, the data loader and inference.
+"""Training-speed benchmark: full iterations, the V and S steps, the data loader and inference (V's forward at the
+training batch, and the deployed predictor at batch 1 and 32 with torch eager, torch.compile and ONNX Runtime).
 
 ``python -m ssv.benchmark.speed [--profile paper|small] [--batch N] [--reference] [--variants bf16,compile]
 [--iterations N] [--warmup N] [--out DIR] [key=value ...]``
@@ -23,6 +24,7 @@ import torch
 
 from ssv.benchmark.measure import Case, run_case
 from ssv.config import ConfigError, default_profile, experiment_path, load_config
+from ssv.inference.benchmark import run_deployment_case
 
 VARIANTS = {"bf16": {"precision": "bf16-mixed"}, "compile": {"compiled": True}}
 DESIGNS = ("iteration", "reference iteration")
@@ -66,13 +68,15 @@ def planned_cases(args: argparse.Namespace) -> list[tuple[str, Case]]:
     cases.append(("inference", Case("inference", **common)))
     if "compile" in args.variants:
         cases.append(("inference", Case("inference compile", optional=True, compiled=True, **common)))
+    cases.append(("deployment", Case("predict", compiled="compile" in args.variants, **common)))
     cases.append(("loader", Case("loader", **common)))
     return cases
 
 
 def measure_in_fresh_process(kind: str, case: Case) -> list[dict]:
+    task = (run_deployment_case, case) if kind == "deployment" else (run_case, kind, case)
     with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return pool.submit(run_case, kind, case).result()
+        return pool.submit(*task).result()
 
 
 def machine() -> dict:

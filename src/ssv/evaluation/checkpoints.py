@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytorch_lightning as pl
-import torch
 
 from ssv.config import ConfigError
+from ssv.inference.checkpoint import CheckpointError, read_checkpoint
 from ssv.module import SSVModule
 from ssv.supervised import MODEL_KIND_KEY, SUPERVISED_KIND, SupervisedViewpointModule
 
@@ -18,14 +18,10 @@ MODEL_CLASSES: dict[str, type[pl.LightningModule]] = {
 }
 
 
-class CheckpointError(ValueError):
-    """A checkpoint is missing, unreadable, or does not match the model its config describes."""
-
-
 def load_viewpoint_model(path: str | Path) -> pl.LightningModule:
     """The model a checkpoint holds, on the CPU and in eval mode; ``model(images)`` gives radians ``[B, 3]``."""
     path = Path(path)
-    checkpoint = _read(path)
+    checkpoint = read_checkpoint(path)
     kind = checkpoint.get(MODEL_KIND_KEY, SSV_KIND)  # SSV checkpoints carry no marker
     if kind not in MODEL_CLASSES or "hyper_parameters" not in checkpoint or "state_dict" not in checkpoint:
         raise CheckpointError(f"{path}: not a checkpoint of an SSV or supervised viewpoint model")
@@ -36,18 +32,6 @@ def load_viewpoint_model(path: str | Path) -> pl.LightningModule:
     except (ConfigError, RuntimeError, KeyError, TypeError) as error:
         raise CheckpointError(f"{path}: does not match its stored {kind} config: {error}") from None
     return model.eval()
-
-
-def _read(path: Path) -> dict:
-    if not path.is_file():
-        raise CheckpointError(f"checkpoint not found: {path}")
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # truncated zips, pickles and foreign files fail with many exception types
-        raise CheckpointError(f"{path}: not a readable checkpoint ({type(error).__name__}: {error})") from None
-    if not isinstance(checkpoint, dict):
-        raise CheckpointError(f"{path}: not a Lightning checkpoint (holds a {type(checkpoint).__name__})")
-    return checkpoint
 
 
 def _init_overrides(checkpoint: dict) -> dict:

@@ -22,10 +22,13 @@ def test_every_measurement_is_recorded(bench):
     names = [record["name"] for record in bench["records"]]
     assert names == ["iteration", "iteration: V step", "iteration: S step",
                      "reference iteration", "reference iteration: V step", "reference iteration: S step",
-                     "iteration bf16", "iteration bf16: V step", "iteration bf16: S step", "inference", "loader"]
+                     "iteration bf16", "iteration bf16: V step", "iteration bf16: S step", "inference",
+                     "predict torch eager, batch 1", "predict torch eager, batch 32",
+                     "predict onnxruntime, batch 1", "predict onnxruntime, batch 32", "loader"]
     for record in bench["records"]:
         assert record["skipped"] is None, record["name"]
-        assert (record["profile"], record["batch"], record["image_size"]) == ("small", 2, 32)
+        batch = int(record["name"].split("batch ")[1]) if record["name"].startswith("predict") else 2
+        assert (record["profile"], record["batch"], record["image_size"]) == ("small", batch, 32)
         assert record["median_ms"] > 0 and record["images_per_s"] > 0 and record["peak_memory_mib"] > 0
 
 
