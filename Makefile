@@ -49,7 +49,7 @@ help: ## List targets and variables
 	@echo "  CONFIG=$(CONFIG)       an experiment file instead of CATEGORY, e.g. experiments/faces-no-imc.yaml"
 	@echo "  PROFILE=$(PROFILE)     paper (128 px, recipe widths) | small (64 px); empty: small on CPU, paper on GPU"
 	@echo "  ARGS=\"k=v ...\"       OmegaConf dotlist overrides, e.g. ARGS=\"trainer.max_steps=100 data.batch_size=8\""
-	@echo "  RESUME=<ckpt>|auto   train: continue a checkpoint (auto: the newest runs/<category>/*/checkpoints/last.ckpt)"
+	@echo "  RESUME=<ckpt>|auto   train: continue a checkpoint (auto: the newest readable runs/<category>/*/checkpoints/*.ckpt)"
 	@echo "  LOGGER=wandb|csv|tensorboard  train: experiment logger (default wandb, offline without key or network)"
 	@echo "  DEVICES=<n>          train: devices per node (DDP when more than one)"
 	@echo "  SWEEP=<name>         sweep: experiments/sweeps/<name>.yaml; COUNT=<n> runs for this agent"
