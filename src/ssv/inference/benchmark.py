@@ -3,10 +3,14 @@ with torch eager, torch.compile and ONNX Runtime.
 
 Each runtime runs the graph ``predict`` runs (V per image, then the decoding to angles) on images that are
 already preprocessed, with the profile's V and random weights (speed does not depend on the weights).
+
+``python -m ssv.inference.benchmark [--profile paper|small] [--no-compile] [--iterations N] [--warmup N]`` measures
+these records alone.
 """
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import tempfile
 import time
@@ -16,6 +20,7 @@ from typing import Callable
 import torch
 
 from ssv.benchmark.measure import Case, Record, peak_memory_mib
+from ssv.config import PROFILES, default_profile
 from ssv.inference.checkpoint import TrainedViewpointNetwork, weights_fingerprint
 from ssv.inference.estimator import AnglesOf, TorchViewpoints
 from ssv.inference.export import ViewpointGraph, export_onnx
@@ -91,3 +96,31 @@ def run_deployment_case(case: Case) -> list[dict]:
         for name, build in runtimes(network, model_config.image_size, Path(folder), case.compiled).items():
             records += runtime_records(name, build, case, model_config.image_size)
     return [record.as_dict() for record in records]
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--category", default="faces")
+    parser.add_argument("--profile", choices=PROFILES, help="V's size (default: the machine's profile)")
+    parser.add_argument("--no-compile", action="store_true", help="leave out torch.compile")
+    parser.add_argument("--iterations", type=int, default=20, help="timed calls per batch size (default %(default)s)")
+    parser.add_argument("--warmup", type=int, default=3, help="untimed calls first (default %(default)s)")
+    parser.add_argument("overrides", nargs="*", help="config overrides key=value")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Only the inference records of ``make bench`` (``python -m ssv.inference.benchmark``), printed as a table."""
+    from ssv.benchmark.speed import machine, table  # speed imports this module for make bench
+
+    args = parse_args(argv)
+    profile = args.profile or default_profile()
+    case = Case("predict", profile, 1, args.overrides, args.category, compiled=not args.no_compile,
+                iterations=args.iterations, warmup=args.warmup)
+    records = run_deployment_case(case)
+    print(f"{machine()}; profile {profile}, image size {records[0]['image_size']}")
+    print(table(records))
+
+
+if __name__ == "__main__":
+    main()
