@@ -230,7 +230,8 @@ class SkippedImagesReport(pl.Callback):
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         skipped = trainer.datamodule.skipped_files
-        pl_module.log("data/skipped_images", float(skipped))
+        # Each DDP rank counts the files of its own share.
+        pl_module.log("data/skipped_images", float(skipped), sync_dist=True, reduce_fx="sum")
         if skipped > self._reported:
             logger.warning("%s", trainer.datamodule.skipped_summary())
             self._reported = skipped

@@ -198,9 +198,20 @@ def test_epoch_over_a_folder_with_corrupt_files_never_crashes(corrupt_tree, capl
     assert datamodule.skipped_summary().startswith("Skipped 2 of 8 images as corrupt or unreadable: ")
 
 
-def test_an_epoch_without_a_readable_image_stops_naming_the_folder(tmp_path):
+def deny_reading(path):
+    raise PermissionError(13, "Permission denied", str(path))
+
+
+@pytest.mark.parametrize("denied", [False, True], ids=["empty files", "no read permission"])
+def test_an_epoch_without_a_readable_image_stops_naming_the_folder(tmp_path, monkeypatch, denied):
     for index in range(4):
-        (tmp_path / f"{index}.png").write_bytes(b"")
+        path = tmp_path / f"{index}.png"
+        if denied:
+            write_image(path, random_image(seed=index))
+        else:
+            path.write_bytes(b"")
+    if denied:  # chmod cannot stop root, who may run the tests
+        monkeypatch.setattr(Path, "read_bytes", deny_reading)
     datamodule = UnlabeledImageDataModule(tmp_path, image_size=SIZE, batch_size=2, num_workers=0)
     datamodule.setup("fit")
     with pytest.raises(UnreadableImagesError, match=f"{tmp_path}: no image could be read.*4 image files"):
