@@ -71,6 +71,7 @@ class PredictionWriter:
         self.overlays.mkdir(parents=True, exist_ok=True)
         key = "frame" if frames.is_video else "path"
         self.with_boxes = with_boxes
+        self.files = []
         self.rows = self._csv(PREDICTIONS_FILE, [key, *(["face", "x1", "y1", "x2", "y2"] if with_boxes else []),
                                                  *ANGLES])
         self.skipped = self._csv(SKIPPED_FILE, [key, "reason"])
@@ -78,16 +79,16 @@ class PredictionWriter:
         self.counts = {"predicted": 0, "skipped": 0, "frames": 0}
 
     def _csv(self, name: str, header: list[str]):
-        handle = (self.out / name).open("w", newline="")
-        writer = csv.writer(handle)
+        self.files.append((self.out / name).open("w", newline=""))
+        writer = csv.writer(self.files[-1])
         writer.writerow(header)
-        return handle, writer
+        return writer
 
     def predicted(self, frame: Frame, boxes: list[Box | None], angles: np.ndarray) -> None:
         overlay = frame.rgb.copy()
         for number, (box, degrees) in enumerate(zip(boxes, angles)):
             box_columns = [number, *(f"{v:.1f}" for v in box)] if self.with_boxes else []
-            self.rows[1].writerow([frame.key, *box_columns, *(f"{v:.4f}" for v in degrees)])
+            self.rows.writerow([frame.key, *box_columns, *(f"{v:.4f}" for v in degrees)])
             draw_viewpoint(overlay, degrees, box)
         self.counts["predicted"] += len(boxes)
         self.counts["frames"] += 1
@@ -95,7 +96,7 @@ class PredictionWriter:
 
     def skip(self, frame: Frame, reason: str) -> None:
         tqdm.write(f"skipped {frame.key}: {reason}", file=sys.stderr)
-        self.skipped[1].writerow([frame.key, reason])
+        self.skipped.writerow([frame.key, reason])
         self.counts["skipped"] += 1
         self.counts["frames"] += 1
         if frame.rgb is not None:
@@ -116,7 +117,7 @@ class PredictionWriter:
         self.video.write(bgr)
 
     def close(self) -> None:
-        for handle, _ in (self.rows, self.skipped):
+        for handle in self.files:
             handle.close()
         if self.video is not None:
             self.video.release()
