@@ -43,7 +43,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     source.add_argument("--category", default="faces", help="experiment name: experiments/<name>.yaml")
     source.add_argument("--config", type=Path, help="path to an experiment YAML file")
     parser.add_argument("--profile", choices=PROFILES, help="default: cpu without a GPU, paper with one")
-    parser.add_argument("--resume", help="a checkpoint to continue from, or 'auto' for the newest last.ckpt")
+    parser.add_argument("--resume", help="a checkpoint to continue from, or 'auto' for the newest readable one")
     parser.add_argument("overrides", nargs="*", help="OmegaConf dotlist overrides, e.g. trainer.max_steps=10")
     argv = sys.argv[1:] if argv is None else argv
     options = {option for action in parser._actions for option in action.option_strings}
@@ -264,6 +264,11 @@ def evaluate_after_training(config: DictConfig, model, trainer: pl.Trainer, run_
         logger.save()
 
 
+def report(error: Exception, exit_code: int) -> int:
+    print(f"error: {error}", file=sys.stderr)
+    return exit_code
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     # The EMA generator and the image-consistency features are frozen in eval mode on purpose.
@@ -275,13 +280,14 @@ def main(argv: list[str] | None = None) -> int:
         config_path = args.config or experiment_path(args.category)
         config = load_config(config_path, args.overrides, profile=args.profile)
         resume = resolve_resume(args.resume, config.runs_dir, config.category)
+    except (ConfigError, FileNotFoundError, ResumeError) as error:
+        return report(error, INPUT_ERROR_EXIT_CODE)
+    try:
         train(config, resume)
-    except (ConfigError, FileNotFoundError, ResumeError, RunLockedError, UnreadableImagesError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return INPUT_ERROR_EXIT_CODE
+    except (ConfigError, RunLockedError, UnreadableImagesError) as error:
+        return report(error, INPUT_ERROR_EXIT_CODE)
     except CheckpointSaveError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return RUN_FAILED_EXIT_CODE
+        return report(error, RUN_FAILED_EXIT_CODE)
     except SIGTERMException:
         print(f"SSV run pre-empted (SIGTERM): exit code {PREEMPTED_EXIT_CODE}; continue it with RESUME=auto",
               file=sys.stderr, flush=True)
