@@ -156,3 +156,16 @@ def test_a_crafted_resume_checkpoint_is_refused_without_running_its_code(tiny_ar
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "crafted.ckpt" in err and "cannot be loaded safely" in err
     assert not marker.exists()
+
+
+def test_only_the_launching_process_locks_and_records_the_run(monkeypatch):
+    from pytorch_lightning.utilities.rank_zero import rank_zero_only
+
+    from ssv.train import is_launching_process
+
+    assert is_launching_process()
+    monkeypatch.setattr(rank_zero_only, "rank", 1)  # a DDP rank Lightning's launcher started again
+    assert not is_launching_process()
+    monkeypatch.setattr(rank_zero_only, "rank", 0)
+    monkeypatch.setenv("NODE_RANK", "1")
+    assert not is_launching_process()
