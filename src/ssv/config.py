@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
@@ -65,6 +66,8 @@ class ModelConfig:
     # Multiplies S's AdaIN style weights at initialisation; 1 is the release. Below 1 every style starts by
     # turning its volume the same way, which shortens the start in which V cannot read viewpoints.
     style_init_scale: float = 1.0
+    # Side of S's rotated 3D volume: 16 (the release) or 8, an eighth of the 3D work, for small images.
+    volume_size: int = 16
     head_dropout: float = 0.5
     # Samples per minibatch-stddev group in V; null: the whole (per-device) batch, as in the release.
     stddev_group: Optional[int] = None
@@ -108,6 +111,9 @@ class OptimConfig:
 class TrainerConfig:
     # Counted in SSV iterations (one V step + one S step); Lightning counts twice as many optimizer steps.
     max_steps: int = 500000
+    # Wall-clock limit in Lightning's "DD:HH:MM:SS" form, e.g. "00:01:00:00" for an hour; training then ends with
+    # a checkpoint and the evaluation after training, as it does at max_steps. null: no limit.
+    max_time: Optional[str] = None
     accelerator: str = "auto"
     devices: Any = "auto"
     precision: str = "32-true"
@@ -154,6 +160,7 @@ class SSVConfig:
 _CHOICES = {
     "profile": PROFILES,
     "model.rotation_sampling": ("nearest", "bilinear"),
+    "model.volume_size": (8, 16),
     "imc.features": ("alexnet", "encoder", "pixels"),
     "trainer.logger": ("wandb", "csv", "tensorboard"),
 }
@@ -267,6 +274,9 @@ def validate(config: DictConfig) -> None:
     size = config.model.image_size
     if size < 32 or size & (size - 1):
         raise ConfigError(f"bad config key 'model.image_size': {size} is not a power of two >= 32")
+    max_time = config.trainer.max_time
+    if max_time is not None and not re.fullmatch(r"\d+:\d\d:\d\d:\d\d", max_time):
+        raise ConfigError(f"bad config key 'trainer.max_time': '{max_time}' is not DD:HH:MM:SS, e.g. 00:01:00:00")
     if len(config.optim.betas) != 2:
         raise ConfigError("bad config key 'optim.betas': needs two values")
     evaluation = config.evaluation

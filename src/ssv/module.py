@@ -97,8 +97,8 @@ class SSVModule(pl.LightningModule):
             self.latent_generator.set_state(checkpoint["latent_generator"])
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        """Predicted viewpoints ``[B, 3]`` (radians) of images in [-1, 1]."""
-        output = self.viewpoint_net(images)
+        """Predicted viewpoints ``[B, 3]`` (radians) of images in [-1, 1], each image on its own."""
+        output = self.viewpoint_net.per_image(images)
         return decode(output.magnitude_logits, output.sign_logits)
 
     # ----------------------------------------------------------------------------------------------- training
@@ -216,11 +216,14 @@ class SSVModule(pl.LightningModule):
     def viewpoint_step_terms(self, batch: dict) -> dict[str, torch.Tensor]:
         """Step 1 of SPEC section 5: the losses that train V, with S frozen."""
         real, mirror = batch["image"], batch["mirror"]
-        codes, views = self.sample_latents(real.shape[0])
+        batch_size, fake_batches = real.shape[0], self.config.data.fakes_per_real
+        codes, views = self.sample_latents(batch_size * fake_batches)
         with torch.no_grad():
-            fake = self.generator(codes, views)
+            fakes = self.generator(codes, views).split(batch_size)
         symmetry = self.enabled("sym") or self.enabled("sym_style")
-        real_out, fake_out, *mirror_out = self.viewpoint_outputs(real, fake, *([mirror] if symmetry else []))
+        mirrors = [mirror] if symmetry else []
+        real_out, *outputs = self.viewpoint_outputs(real, *mirrors, *fakes)
+        mirror_out, (fake_out, *extra_out) = outputs[:len(mirrors)], outputs[len(mirrors):]
         terms = {"wgan_gap": (real_out.score.mean() - fake_out.score.mean()).detach()}
         if self.enabled("critic"):
             terms["critic"] = losses.critic_loss(real_out.score, fake_out.score)
@@ -229,9 +232,11 @@ class SSVModule(pl.LightningModule):
         if self.enabled("gradient_penalty"):
             blend = self.this_ranks_share(lambda n, rng: torch.rand(n, 1, 1, 1, generator=rng), real.shape[0])
             terms["gradient_penalty"] = losses.gradient_penalty(
-                lambda x: self.viewpoint_net(x).score, real, fake, blend
+                lambda x: self.viewpoint_net(x).score, real, fakes[0], blend
             )
-        terms.update(self._reconstruction_terms(fake_out, codes, views))
+        # Every fake batch teaches V to read style and viewpoint; the first one alone plays the critic's game.
+        all_fakes_out = ViewpointOutput(*(torch.cat(field) for field in zip(fake_out, *extra_out)))
+        terms.update(self._reconstruction_terms(all_fakes_out, codes, views))
         if symmetry:
             terms.update(self._symmetry_terms(real_out, *mirror_out))
         if self.enabled("imc"):

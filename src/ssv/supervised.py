@@ -27,8 +27,8 @@ class SupervisedViewpointModule(pl.LightningModule):
         self.viewpoint_net = viewpoint_network_from(self.config.model)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        """Predicted viewpoints ``[B, 3]`` (radians) of images in [-1, 1]."""
-        output = self.viewpoint_net(images)
+        """Predicted viewpoints ``[B, 3]`` (radians) of images in [-1, 1], each image on its own."""
+        output = self.viewpoint_net.per_image(images)
         return decode(output.magnitude_logits, output.sign_logits)
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:

@@ -177,6 +177,7 @@ def build_trainer(config: DictConfig, run_dir: Path) -> pl.Trainer:
     return pl.Trainer(
         default_root_dir=run_dir,
         max_steps=2 * settings.max_steps,
+        max_time=settings.max_time,
         accelerator=settings.accelerator,
         devices=settings.devices,
         num_nodes=settings.num_nodes,

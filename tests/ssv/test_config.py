@@ -40,10 +40,17 @@ def test_small_profile_shrinks_the_model_and_overrides_win():
     assert faces("model.image_size=32", profile="small").model.image_size == 32
 
 
-def test_default_profile_on_cpu_is_small_and_says_so(caplog):
+def test_default_profile_on_cpu_is_the_cpu_recipe_and_says_so(caplog):
     config = load_config(experiment_path("faces"))
-    assert config.profile == "small"
-    assert "small" in caplog.text and "PROFILE=paper" in caplog.text
+    assert config.profile == "cpu"
+    assert "'cpu' profile" in caplog.text and "PROFILE=paper" in caplog.text
+
+
+def test_the_cpu_profile_keeps_the_recipe_losses_and_changes_only_its_documented_settings():
+    cpu, paper = faces(profile="cpu"), faces(profile="paper")
+    assert cpu.loss == paper.loss and cpu.optim == paper.optim and cpu.views == paper.views
+    assert cpu.model.style_init_scale < 1 and paper.model.style_init_scale == 1
+    assert paper.model.volume_size == 16 and paper.data.fakes_per_real == 1
 
 
 def test_unknown_key_fails_naming_it():
@@ -64,6 +71,10 @@ def test_ill_typed_value_fails_naming_it():
         ("model.image_size=100", "model.image_size"),
         ("loss.sym=-1", "loss.sym"),
         ("data.batch_size=0", "data.batch_size"),
+        ("data.fakes_per_real=0", "data.fakes_per_real"),
+        ("model.volume_size=12", "model.volume_size"),
+        ("model.style_init_scale=0", "model.style_init_scale"),
+        ("trainer.max_time=60", "trainer.max_time"),
     ],
 )
 def test_bad_values_fail_naming_the_key(override, key):

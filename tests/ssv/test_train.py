@@ -108,6 +108,16 @@ def test_training_ends_with_the_evaluation_table(tiny_args, tmp_path, capsys):
     assert any("eval/mae_mean" in path.read_text() for path in logged)
 
 
+def test_a_wall_clock_budget_ends_with_a_checkpoint_and_the_evaluation(tiny_args, tmp_path, capsys):
+    assert main(tiny_args(tmp_path, "trainer.max_steps=100000", "trainer.max_time=00:00:00:02", "run_name=budget",
+                          "evaluation.after_training=true", "evaluation.n_calibration=4",
+                          "data.synthetic.num_test=10")) == 0
+    out = capsys.readouterr().out
+    assert "MAE calibrated" in out
+    model = SSVModule.load_from_checkpoint(tmp_path / "runs" / "faces" / "budget" / "checkpoints" / "last.ckpt")
+    assert 0 < model.iteration < 100000
+
+
 def no_run_folder_and_one_line(tmp_path, capsys, *expected):
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and err.startswith("error: "), err

@@ -1,8 +1,10 @@
 """Accuracy benchmark: a constant floor, the supervised upper bound, SSV and its ablations, each trained for the same
 wall-clock budget and evaluated on the same synthetic test split with the same calibration subset.
 
-``python -m ssv.benchmark.accuracy --category faces --budget MINUTES [--rows constant,supervised,...] [--profile small]
-[--out DIR] [--n-calibration N] [--seed S] [key=value ...]`` (overrides apply to every trained row)
+``python -m ssv.benchmark.accuracy --category faces --budget MINUTES [--rows constant,supervised,...] [--profile cpu]
+[--milestones 15,30] [--out DIR] [--n-calibration N] [--seed S] [key=value ...]`` (overrides apply to every trained
+row). ``--milestones`` also saves each trained row at those training minutes and evaluates every saved state: the
+learning curve (learning_curve.md, .json, .png).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from pytorch_lightning.callbacks import Timer
 from torch import nn
 
 from datamodules.labeled import LabeledImage, LabeledImageDataModule, ManifestError, read_synthetic_split
-from ssv.config import ConfigError, experiment_path, load_config, to_container
+from ssv.config import PROFILES, ConfigError, experiment_path, load_config, to_container
 from ssv.evaluation import (
     DEFAULT_N_CALIBRATION,
     CalibrationError,
@@ -48,6 +50,7 @@ log = logging.getLogger("ssv.benchmark.accuracy")
 CHECKPOINT_NAME = "budget-end.ckpt"
 TABLE_FILE = "accuracy.md"
 JSON_FILE = "accuracy.json"
+CURVE_FILE = "learning_curve"  # .md, .json and .png
 
 
 class ConstantViewpointModel(nn.Module):
@@ -58,10 +61,41 @@ class ConstantViewpointModel(nn.Module):
 
 
 @dataclass(frozen=True)
+class Milestone:
+    """A training state saved when the training time first passed ``minutes``."""
+
+    minutes: float
+    iterations: int
+    checkpoint: Path
+
+
+@dataclass(frozen=True)
 class TrainedModel:
     model: nn.Module
     iterations: int
     train_seconds: float
+    milestones: tuple[Milestone, ...] = ()
+
+
+class MilestoneCheckpoints(pl.Callback):
+    """Saves ``budget-<m>min.ckpt`` as soon as the training time (from the first step) passes each milestone."""
+
+    def __init__(self, directory: Path, minutes: list[float]):
+        self.directory = directory
+        self.pending = sorted(minutes)
+        self.saved: list[Milestone] = []
+        self.started: float | None = None
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self.started = time.perf_counter()
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        elapsed_minutes = (time.perf_counter() - self.started) / 60
+        while self.pending and elapsed_minutes >= self.pending[0]:
+            minutes = self.pending.pop(0)
+            path = self.directory / f"budget-{minutes:g}min.ckpt"
+            trainer.save_checkpoint(path)
+            self.saved.append(Milestone(minutes, pl_module.iteration, path))
 
 
 @dataclass(frozen=True)
@@ -70,10 +104,10 @@ class Row:
 
     label: str
     experiment: str | None  # "{category}" is replaced by the category; None: no training
-    build: Callable[[DictConfig, Path, float], TrainedModel]
+    build: Callable[[DictConfig, Path, float, list[float]], TrainedModel]
 
 
-def build_constant(config: DictConfig, row_dir: Path, budget_minutes: float) -> TrainedModel:
+def build_constant(config: DictConfig, row_dir: Path, budget_minutes: float, milestones: list[float]) -> TrainedModel:
     return TrainedModel(ConstantViewpointModel(), iterations=0, train_seconds=0.0)
 
 
@@ -86,19 +120,22 @@ def synthetic_collection(config: DictConfig) -> dict:
 
 
 def fit_within_budget(trainer: pl.Trainer, model: pl.LightningModule, datamodule: pl.LightningDataModule,
-                      row_dir: Path, budget_minutes: float) -> TrainedModel:
+                      row_dir: Path, budget_minutes: float, milestones: list[float]) -> TrainedModel:
     """Trains until the budget is spent (counted from the first step, not data preparation), then reloads the
     saved checkpoint, so the benchmark evaluates exactly what ``make eval`` would."""
-    trainer.callbacks.append(Timer(duration=timedelta(minutes=budget_minutes), interval="step"))
+    saver = MilestoneCheckpoints(row_dir / "checkpoints", [m for m in milestones if m < budget_minutes])
+    trainer.callbacks.extend([Timer(duration=timedelta(minutes=budget_minutes), interval="step"), saver])
     started = time.perf_counter()
     trainer.fit(model, datamodule=datamodule)
     seconds = time.perf_counter() - started
     checkpoint = row_dir / "checkpoints" / CHECKPOINT_NAME
     trainer.save_checkpoint(checkpoint)
-    return TrainedModel(load_viewpoint_model(checkpoint), iterations=model.iteration, train_seconds=seconds)
+    end = Milestone(budget_minutes, model.iteration, checkpoint) if milestones else None
+    return TrainedModel(load_viewpoint_model(checkpoint), iterations=model.iteration, train_seconds=seconds,
+                        milestones=tuple(saver.saved) + ((end,) if end else ()))
 
 
-def build_supervised(config: DictConfig, row_dir: Path, budget_minutes: float) -> TrainedModel:
+def build_supervised(config: DictConfig, row_dir: Path, budget_minutes: float, milestones: list[float]) -> TrainedModel:
     pl.seed_everything(config.trainer.seed, workers=True)
     datamodule = LabeledImageDataModule(
         read_synthetic_split("train", **synthetic_collection(config)),
@@ -119,13 +156,13 @@ def build_supervised(config: DictConfig, row_dir: Path, budget_minutes: float) -
         enable_checkpointing=False,
     )
     return fit_within_budget(trainer, SupervisedViewpointModule(to_container(config)), datamodule, row_dir,
-                             budget_minutes)
+                             budget_minutes, milestones)
 
 
-def build_ssv(config: DictConfig, row_dir: Path, budget_minutes: float) -> TrainedModel:
+def build_ssv(config: DictConfig, row_dir: Path, budget_minutes: float, milestones: list[float]) -> TrainedModel:
     pl.seed_everything(config.trainer.seed, workers=True)
     return fit_within_budget(build_trainer(config, row_dir), SSVModule(to_container(config)),
-                             build_datamodule(config), row_dir, budget_minutes)
+                             build_datamodule(config), row_dir, budget_minutes, milestones)
 
 
 ROWS: dict[str, Row] = {
@@ -143,6 +180,7 @@ class RowResult:
     label: str
     trained: TrainedModel
     result: ProtocolResult
+    curve: tuple[tuple[Milestone, ProtocolResult], ...] = ()
 
 
 def parse_rows(text: str) -> list[str]:
@@ -160,13 +198,20 @@ def positive_float(text: str) -> float:
     return value
 
 
+def parse_milestones(text: str) -> list[float]:
+    return sorted(positive_float(part) for part in text.split(",") if part.strip())
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--category", default="faces", help="experiments/<category>.yaml and its ablation files")
     parser.add_argument("--budget", type=positive_float, required=True,
                         help="wall-clock training minutes per trained row")
     parser.add_argument("--rows", type=parse_rows, default=list(ROWS), help=f"default: {','.join(ROWS)}")
-    parser.add_argument("--profile", choices=("paper", "small"), help="default: small on CPU, paper on GPU")
+    parser.add_argument("--milestones", type=parse_milestones, default=[],
+                        help="training minutes at which each trained row is also saved and evaluated, e.g. 15,30 "
+                        "(the budget's end is always a point of the curve)")
+    parser.add_argument("--profile", choices=PROFILES, help="default: cpu without a GPU, paper with one")
     parser.add_argument("--out", type=Path, help="default: <runs_dir>/<category>/bench-accuracy-<time>-<profile>")
     parser.add_argument("--n-calibration", type=int, default=DEFAULT_N_CALIBRATION,
                         help="calibration images, the same subset for every row (default %(default)s)")
@@ -212,15 +257,71 @@ def markdown_table(rows: list[RowResult], header: dict) -> str:
         "",
         f"Command: `{header['command']}`",
         "",
-        "| row | MAE az | MAE el | MAE tilt | MAE mean | median geodesic | acc pi/6 | iterations |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| row | MAE az | MAE el | MAE tilt | MAE mean | median geodesic | acc pi/6 | R^2 az / el / tilt | iterations |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
         metrics = row.result.metrics
         values = [metrics[f"mae_{name}"] for name in (*ANGLES, "mean")] + [metrics["median_geodesic_deg"]]
-        cells = [f"{value:.1f}" for value in values] + [f"{metrics['acc_pi_6']:.2f}", str(row.trained.iterations)]
+        r2 = " / ".join(f"{metrics[f'r2_{name}']:.2f}" for name in ANGLES)
+        cells = [f"{value:.1f}" for value in values] + [f"{metrics['acc_pi_6']:.2f}", r2, str(row.trained.iterations)]
         lines.append(f"| {row.label} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def learning_curve_table(rows: list[RowResult], header: dict) -> str:
+    """Mean MAE and the calibration R^2 per angle of every trained row at each saved training time."""
+    lines = [
+        f"Learning curve on the synthetic {header['category']} test split ({header['n_test']} test images, "
+        f"{header['n_calibration']} calibration images); profile {header['profile']}; machine: {header['machine']}.",
+        "",
+        f"Command: `{header['command']}`",
+        "",
+        "| row | minutes | iterations | MAE az | MAE el | MAE tilt | MAE mean | R^2 az | R^2 el | R^2 tilt |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in rows:
+        for milestone, result in row.curve:
+            metrics = result.metrics
+            cells = [f"{metrics[f'mae_{name}']:.1f}" for name in (*ANGLES, "mean")]
+            cells += [f"{metrics[f'r2_{name}']:.2f}" for name in ANGLES]
+            lines.append(f"| {row.label} | {milestone.minutes:g} | {milestone.iterations} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def plot_learning_curve(rows: list[RowResult], path: Path) -> None:
+    """Mean MAE (left) and the calibration R^2 per angle (right) against training minutes."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, (mae_axes, r2_axes) = plt.subplots(1, 2, figsize=(11, 4), constrained_layout=True)
+    for row in (row for row in rows if row.curve):
+        minutes = [milestone.minutes for milestone, _ in row.curve]
+        mae_axes.plot(minutes, [result.metrics["mae_mean"] for _, result in row.curve], marker="o", label=row.label)
+        for name, style in zip(ANGLES, ("-", "--", ":")):
+            r2_axes.plot(minutes, [result.metrics[f"r2_{name}"] for _, result in row.curve], style, marker="o",
+                         label=f"{row.label}: {name}")
+    for row in (row for row in rows if not row.curve):
+        mae_axes.axhline(row.result.metrics["mae_mean"], color="grey", linestyle="--", label=row.label)
+    mae_axes.set(xlabel="training minutes", ylabel="mean MAE (degrees)", title="calibrated mean MAE")
+    r2_axes.set(xlabel="training minutes", ylabel="R^2", title="calibration R^2 per angle", ylim=(-0.05, 1.05))
+    mae_axes.legend(fontsize="small")
+    r2_axes.legend(fontsize="x-small")
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
+def write_learning_curve(rows: list[RowResult], header: dict, stem: Path) -> str:
+    """Writes the curve as markdown, JSON and a plot; returns the markdown table."""
+    table = learning_curve_table(rows, header)
+    stem.with_suffix(".md").write_text(table)
+    record = {**header, "curve": [{"row": row.name, "minutes": milestone.minutes, "iterations": milestone.iterations,
+                                   **result.metrics} for row in rows for milestone, result in row.curve]}
+    stem.with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n")
+    plot_learning_curve(rows, stem.with_suffix(".png"))
+    return table
 
 
 def json_record(rows: list[RowResult], header: dict) -> dict:
@@ -239,19 +340,19 @@ def run_row(name: str, config: DictConfig, args: argparse.Namespace, test_items:
     row, row_dir = ROWS[name], out_dir / name
     training = f": training for {args.budget:g} min" if row.experiment else ""
     print(f"[bench-accuracy] {row.label}{training}", flush=True)
-    trained = row.build(config, row_dir, args.budget)
-    result = evaluate_model(
-        trained.model,
-        test_items,
-        image_size=config.model.image_size,
-        batch_size=config.data.batch_size,
-        n_calibration=args.n_calibration,
-        seed=args.seed,
-        accelerator=config.trainer.accelerator,
-    )
+    trained = row.build(config, row_dir, args.budget, args.milestones)
+
+    def evaluate(model: nn.Module) -> ProtocolResult:
+        return evaluate_model(model, test_items, image_size=config.model.image_size, batch_size=config.data.batch_size,
+                              n_calibration=args.n_calibration, seed=args.seed,
+                              accelerator=config.trainer.accelerator)
+
+    result = evaluate(trained.model)
     write_report(result, test_items, row_dir / "eval", image_size=config.model.image_size,
                  context={"row": name, "category": args.category, "iterations": trained.iterations})
-    return RowResult(name, row.label, trained, result)
+    curve = tuple((milestone, result if milestone.checkpoint.name == CHECKPOINT_NAME
+                   else evaluate(load_viewpoint_model(milestone.checkpoint))) for milestone in trained.milestones)
+    return RowResult(name, row.label, trained, result, curve)
 
 
 def run_benchmark(args: argparse.Namespace, command: str) -> Path:
@@ -280,6 +381,8 @@ def run_benchmark(args: argparse.Namespace, command: str) -> Path:
     (out_dir / TABLE_FILE).write_text(table)
     (out_dir / JSON_FILE).write_text(json.dumps(json_record(rows, header), indent=2) + "\n")
     print(table)
+    if any(row.curve for row in rows):
+        print(write_learning_curve(rows, header, out_dir / CURVE_FILE))
     print(f"Wrote {out_dir / TABLE_FILE}, {out_dir / JSON_FILE} and per-row evaluations under {out_dir}")
     return out_dir
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 
 from ssv.benchmark.measure import Case, run_case
-from ssv.config import ConfigError, default_profile, experiment_path, load_config
+from ssv.config import PROFILES, ConfigError, default_profile, experiment_path, load_config
 from ssv.inference.benchmark import run_deployment_case
 
 VARIANTS = {"bf16": {"precision": "bf16-mixed"}, "compile": {"compiled": True}}
@@ -34,7 +34,7 @@ LOADER_TARGET = 3.0  # the loader must deliver this many times what a training s
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--category", default="faces")
-    parser.add_argument("--profile", choices=("paper", "small"), help="default: small on CPU, paper on GPU")
+    parser.add_argument("--profile", choices=PROFILES, help="default: cpu without a GPU, paper with one")
     parser.add_argument("--batch", type=int, help="default: the profile's batch size")
     parser.add_argument("--reference", action="store_true", help="also measure the release's design; print the ratio")
     parser.add_argument("--variants", default="bf16,compile",

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from ssv.evaluation.checkpoints import CheckpointError, load_viewpoint_model
-from ssv.evaluation.cli import BatchSizeError, one_line
+from ssv.evaluation.cli import one_line
 from ssv.evaluation.protocol import fit_angle
 from ssv.module import SSVModule
 from ssv.viewpoint import ANGLES, decode, encode, sample_views, viewpoint_loss
@@ -32,6 +32,7 @@ DIAGNOSTICS_FILE = "diagnostics.json"
 # The difference images compare +-80% of each angle's range: wide turns, inside what training samples.
 CONSISTENCY_FRACTION = 0.8
 PRIOR_SAMPLES = 200_000
+DIAGNOSTICS_BATCH = 64  # for speed only: V reads each image on its own
 
 
 def entropy(probabilities: torch.Tensor) -> torch.Tensor:
@@ -58,7 +59,7 @@ def fake_view_fit(
     """V's L_v and per-angle R^2 on the images ``generator`` renders from (codes, views)."""
     losses, predictions = [], []
     for batch_codes, batch_views in zip(codes.split(batch_size), views.split(batch_size)):
-        output = model.viewpoint_net(generator(batch_codes, batch_views))
+        output = model.viewpoint_net.per_image(generator(batch_codes, batch_views))
         losses.append(viewpoint_loss(output.magnitude_logits, output.sign_logits, encode(batch_views)))
         predictions.append(decode(output.magnitude_logits, output.sign_logits))
     predicted = torch.cat(predictions)
@@ -88,15 +89,13 @@ def diagnose(model: SSVModule, samples: int = 512, seed: int = 0, consistency_st
     rng = torch.Generator().manual_seed(seed)
     codes = model.draw_codes(samples, rng)
     views = sample_views(samples, model.view_ranges.cpu(), generator=rng)
-    batch_size = model.config.data.batch_size  # V's minibatch-stddev channel sees the batch, as in training
-    usable = samples - samples % batch_size
-    if usable == 0:
-        raise BatchSizeError(f"samples={samples} is fewer than one training batch ({batch_size})")
+    if samples < 2:
+        raise ValueError(f"samples={samples}: R^2 needs at least 2 samples")
     model.eval()
-    report = {"view_blind_loss": view_blind_loss(model.view_ranges), "samples": usable, "seed": seed}
+    report = {"view_blind_loss": view_blind_loss(model.view_ranges), "samples": samples, "seed": seed}
     for label, generator in (("generator", model.generator), ("ema_generator", model.ema_generator)):
         report[label] = {
-            **fake_view_fit(model, generator, codes[:usable], views[:usable], batch_size),
+            **fake_view_fit(model, generator, codes, views, DIAGNOSTICS_BATCH),
             "consistency": view_consistency(generator, codes[:consistency_styles], model.view_ranges),
         }
     return report
@@ -132,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         if not isinstance(model, SSVModule):
             raise CheckpointError(f"{args.ckpt}: holds a {type(model).__name__}, which has no generator to diagnose")
         report = diagnose(model, samples=args.samples, seed=args.seed)
-    except (CheckpointError, BatchSizeError) as error:
+    except (CheckpointError, ValueError) as error:
         print(f"error: {one_line(error)}", file=sys.stderr)
         return 2
     out = args.out or args.ckpt.parent / f"diagnostics-{args.ckpt.stem}"

@@ -12,35 +12,23 @@ from ssv.evaluation.protocol import DEFAULT_N_CALIBRATION, ProtocolResult, check
 
 
 class ViewpointEvaluator(pl.LightningModule):
-    """Feeds ``model(images)`` (radians ``[B, 3]``) and the labels (degrees) to the protocol metric.
+    """Feeds ``model(images)`` (radians ``[B, 3]``, each image predicted on its own) and the labels (degrees) to
+    the protocol metric."""
 
-    V's minibatch-stddev channel sees the whole batch (in groups that must divide it), so a short last batch is
-    padded to ``batch_size`` with repeats of its own images, whose predictions are dropped.
-    """
-
-    def __init__(self, model: nn.Module, batch_size: int, n_calibration: int = DEFAULT_N_CALIBRATION, seed: int = 0):
+    def __init__(self, model: nn.Module, n_calibration: int = DEFAULT_N_CALIBRATION, seed: int = 0):
         super().__init__()
         self.model = model
-        self.batch_size = batch_size
         self.protocol = ViewpointProtocolMetric(n_calibration, seed)
         self.result: ProtocolResult | None = None
 
     def test_step(self, batch: dict, batch_idx: int) -> None:
         images = batch["image"]
-        predicted = torch.rad2deg(self.model(padded(images, self.batch_size)))[: len(images)]
+        predicted = torch.rad2deg(self.model(images))
         self.protocol.update(predicted, batch["angles"], batch["index"])
 
     def on_test_epoch_end(self) -> None:
         self.result = self.protocol.compute()
         self.protocol.reset()
-
-
-def padded(images: torch.Tensor, size: int) -> torch.Tensor:
-    """``images`` followed by repeats of themselves up to ``size`` rows."""
-    missing = size - len(images)
-    if missing <= 0:
-        return images
-    return torch.cat([images, images[torch.arange(missing, device=images.device) % len(images)]])
 
 
 def evaluate_model(
@@ -55,12 +43,9 @@ def evaluate_model(
     accelerator: str = "auto",
     progress: bool = True,
 ) -> ProtocolResult:
-    """Predicts every image in batches, then calibrates on a seeded subset and measures the rest.
-
-    V's minibatch-stddev channel makes predictions depend on the batch, so use the batch size it was trained with.
-    """
+    """Predicts every image (in batches, for speed only), then calibrates on a seeded subset and measures the rest."""
     check_calibration_size(n_calibration, len(items))
-    evaluator = ViewpointEvaluator(model, batch_size, n_calibration, seed)
+    evaluator = ViewpointEvaluator(model, n_calibration, seed)
     datamodule = LabeledImageDataModule(items, image_size=image_size, batch_size=batch_size, num_workers=num_workers)
     trainer = pl.Trainer(
         accelerator=accelerator,

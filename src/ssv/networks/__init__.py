@@ -26,6 +26,8 @@ def synthesis_network_from(model) -> SynthesisNetwork:
         width=model.width,
         mapping_layers=model.mapping_layers,
         rotation_sampling=model.rotation_sampling,
+        style_init_scale=model.style_init_scale,
+        volume_size=model.volume_size,
     )
 
 

@@ -94,12 +94,16 @@ class PixelNorm(nn.Module):
 
 
 class AdaptiveInstanceNorm(nn.Module):
-    """AdaIN for 2D or 3D feature maps: instance norm, then a per-channel scale and bias from a style code."""
+    """AdaIN for 2D or 3D feature maps: instance norm, then a per-channel scale and bias from a style code.
 
-    def __init__(self, channels: int, style_size: int):
+    ``style_init_scale`` multiplies the style weights at initialisation; the biases start at scale 1, shift 0.
+    """
+
+    def __init__(self, channels: int, style_size: int, style_init_scale: float = 1.0):
         super().__init__()
         self.style = EqualLinear(style_size, 2 * channels)
         with torch.no_grad():
+            self.style.weight.mul_(style_init_scale)
             self.style.bias[:channels] = 1.0  # start from the identity scale
 
     def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
@@ -111,7 +115,8 @@ class AdaptiveInstanceNorm(nn.Module):
 class MinibatchStdDev(nn.Module):
     """Appends one channel holding the mean feature standard deviation over a group of samples (ProGAN).
 
-    ``group_size`` None takes the whole batch (the release); otherwise consecutive groups of that size.
+    ``group_size`` None takes the whole batch (the release); otherwise consecutive groups of that size (at most
+    the source's size, so one image per source gives each image a channel of its own).
     ``sources`` > 1 says the batch is that many independent batches concatenated (one network pass over
     real, fake and mirror images): groups then never mix samples of two sources.
     """
@@ -124,7 +129,7 @@ class MinibatchStdDev(nn.Module):
         if x.shape[0] % sources:
             raise ValueError(f"batch of {x.shape[0]} does not split into {sources} equal sources")
         per_source = x.shape[0] // sources
-        group = self.group_size or per_source
+        group = min(self.group_size or per_source, per_source)
         if per_source % group:
             raise ValueError(f"batch of {per_source} per source is not divisible by the stddev group size {group}")
         grouped = x.view(-1, group, *x.shape[1:])

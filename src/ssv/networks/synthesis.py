@@ -19,22 +19,26 @@ from ssv.networks.layers import (
 )
 from ssv.viewpoint import rotation_matrix
 
-VOLUME_SIZE = 16
+VOLUME_SIZES = (8, 16)  # 16: the release
 ROTATION_SAMPLING_MODES = ("nearest", "bilinear")
-# (resolution, channels) of the styled 3D blocks; each block after the first upsamples x2 first.
-_VOLUME_BLOCKS = ((4, 512), (8, 256), (VOLUME_SIZE, 128))
-_ROTATED_CHANNELS = (64, 64)
+# (resolution, channels) of the styled 3D blocks up to the volume size; each after the first upsamples x2 first.
+_VOLUME_BLOCKS = ((4, 512), (8, 256), (16, 128))
+# Two plain blocks of two 3D convolutions each on the rotated volume.
+_ROTATED_CHANNELS = (64, 64, 64, 64)
 _PROJECTION_CHANNELS = 512
 # Channels of the styled 2D block producing each image resolution.
-_IMAGE_CHANNELS = {32: 256, 64: 64, 128: 32, 256: 16}
+_IMAGE_CHANNELS = {16: 256, 32: 256, 64: 64, 128: 32, 256: 16}
 
 
 def rotate_volume(volume: torch.Tensor, view: torch.Tensor, mode: str = "nearest") -> torch.Tensor:
-    """Resamples volumes ``[B, C, D, H, W]`` so that output coordinate p reads the input at R(view) p."""
+    """Resamples volumes ``[B, C, D, H, W]`` so that output coordinate p reads the input at R(view) p.
+
+    Corner-aligned sampling, as PyTorch 1.0 did by default when the authors trained their release.
+    """
     rotation = rotation_matrix(view).to(volume.dtype)
     theta = F.pad(rotation, (0, 1))  # [B, 3, 4]: zero translation
-    grid = F.affine_grid(theta, list(volume.shape), align_corners=False)
-    return F.grid_sample(volume, grid, mode=mode, padding_mode="zeros", align_corners=False)
+    grid = F.affine_grid(theta, list(volume.shape), align_corners=True)
+    return F.grid_sample(volume, grid, mode=mode, padding_mode="zeros", align_corners=True)
 
 
 class MappingNetwork(nn.Module):
@@ -52,12 +56,16 @@ class MappingNetwork(nn.Module):
 
 
 class StyledConv(nn.Module):
-    """3x3(x3) convolution, AdaIN from a style code, LeakyReLU. No conv bias: the norm would cancel it."""
+    """3x3(x3) convolution, AdaIN from a style code, LeakyReLU. No conv bias: the norm would cancel it.
 
-    def __init__(self, in_channels: int, out_channels: int, style_size: int, conv: type[nn.Module]):
+    ``conv`` None leaves the input unconvolved: S's learned constant goes straight into the first AdaIN.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, style_size: int, conv: type[nn.Module] | None,
+                 style_init_scale: float = 1.0):
         super().__init__()
-        self.conv = conv(in_channels, out_channels, 3, padding=1, bias=False)
-        self.adain = AdaptiveInstanceNorm(out_channels, style_size)
+        self.conv = conv(in_channels, out_channels, 3, padding=1, bias=False) if conv else nn.Identity()
+        self.adain = AdaptiveInstanceNorm(out_channels, style_size, style_init_scale)
         self.activation = leaky_relu()
 
     def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
@@ -65,27 +73,34 @@ class StyledConv(nn.Module):
 
 
 class StyledBlock(nn.Module):
-    """Optional x2 upsampling, then two styled convolutions sharing one style code."""
+    """Optional x2 upsampling, then two styled convolutions sharing one style code.
+
+    ``from_constant``: the block starts S from its learned constant, which takes the first convolution's place.
+    """
 
     def __init__(self, in_channels: int, out_channels: int, style_size: int, conv: type[nn.Module],
-                 upsample_mode: str | None):
+                 upsample_mode: str | None, style_init_scale: float = 1.0, from_constant: bool = False):
         super().__init__()
         self.upsample = (nn.Upsample(scale_factor=2, mode=upsample_mode, align_corners=False)
                          if upsample_mode else nn.Identity())
-        self.first = StyledConv(in_channels, out_channels, style_size, conv)
-        self.second = StyledConv(out_channels, out_channels, style_size, conv)
+        self.first = StyledConv(in_channels, out_channels, style_size, None if from_constant else conv,
+                                style_init_scale)
+        self.second = StyledConv(out_channels, out_channels, style_size, conv, style_init_scale)
 
     def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
         return self.second(self.first(self.upsample(x), style), style)
 
 
-def _volume_blocks(code_size: int, width: float) -> tuple[nn.ModuleList, int]:
-    """The styled 3D blocks at 4^3, 8^3, 16^3 and their output channel count."""
+def _volume_blocks(
+    code_size: int, width: float, style_init_scale: float, volume_size: int
+) -> tuple[nn.ModuleList, int]:
+    """The styled 3D blocks at 4^3 (from the constant) up to the volume size, and their output channel count."""
     blocks, in_channels = nn.ModuleList(), scaled_channels(_VOLUME_BLOCKS[0][1], width)
-    for index, (_, channels) in enumerate(_VOLUME_BLOCKS):
+    for index, (_, channels) in enumerate(block for block in _VOLUME_BLOCKS if block[0] <= volume_size):
         out_channels = scaled_channels(channels, width)
         upsample_mode = "trilinear" if index > 0 else None
-        blocks.append(StyledBlock(in_channels, out_channels, code_size, EqualConv3d, upsample_mode))
+        blocks.append(StyledBlock(in_channels, out_channels, code_size, EqualConv3d, upsample_mode,
+                                  style_init_scale, from_constant=index == 0))
         in_channels = out_channels
     return blocks, in_channels
 
@@ -101,14 +116,14 @@ def _rotated_convs(in_channels: int, width: float) -> tuple[nn.Sequential, int]:
 
 
 def _image_blocks(
-    in_channels: int, image_size: int, code_size: int, width: float
+    in_channels: int, volume_size: int, image_size: int, code_size: int, width: float, style_init_scale: float
 ) -> tuple[nn.ModuleList, int]:
-    """The styled 2D blocks from 32 px up to the image size, each after a bilinear x2 upsampling."""
-    blocks, resolution = nn.ModuleList(), VOLUME_SIZE
+    """The styled 2D blocks from twice the volume size up to the image size, each after a bilinear x2 upsampling."""
+    blocks, resolution = nn.ModuleList(), volume_size
     while resolution < image_size:
         resolution *= 2
         out_channels = scaled_channels(_IMAGE_CHANNELS[resolution], width)
-        blocks.append(StyledBlock(in_channels, out_channels, code_size, EqualConv2d, "bilinear"))
+        blocks.append(StyledBlock(in_channels, out_channels, code_size, EqualConv2d, "bilinear", style_init_scale))
         in_channels = out_channels
     return blocks, in_channels
 
@@ -117,15 +132,21 @@ class SynthesisNetwork(nn.Module):
     """S(z, v): images ``[B, 3, S, S]`` from codes z = (z1, z2) ``[B, 2 * code_size]`` and views ``[B, 3]``.
 
     z1 styles the 3D volume, z2 the 2D image blocks; both go through the same mapping network.
+    ``style_init_scale`` multiplies the AdaIN style weights at initialisation (1: the release); below 1, every
+    style starts near the identity scale, so all styles turn their volumes alike from the first iteration.
+    ``volume_size``: side of the rotated 3D volume (16 in the release; 8 costs an eighth of its 3D work, for
+    small images).
     """
 
     def __init__(self, image_size: int = 128, code_size: int = 64, width: float = 1.0,
-                 mapping_layers: int = 8, rotation_sampling: str = "nearest"):
+                 mapping_layers: int = 8, rotation_sampling: str = "nearest", style_init_scale: float = 1.0,
+                 volume_size: int = 16):
         super().__init__()
-        if image_size not in _IMAGE_CHANNELS:
-            raise ValueError(
-                f"SynthesisNetwork supports image sizes {sorted(_IMAGE_CHANNELS)}, got {image_size}"
-            )
+        if volume_size not in VOLUME_SIZES:
+            raise ValueError(f"SynthesisNetwork supports volume sizes {VOLUME_SIZES}, got {volume_size}")
+        if image_size not in _IMAGE_CHANNELS or image_size <= volume_size:
+            raise ValueError(f"SynthesisNetwork supports image sizes {sorted(_IMAGE_CHANNELS)} larger than the "
+                             f"volume ({volume_size}), got {image_size}")
         if rotation_sampling not in ROTATION_SAMPLING_MODES:
             raise ValueError(f"rotation_sampling must be one of {ROTATION_SAMPLING_MODES}, "
                              f"got {rotation_sampling!r}")
@@ -134,21 +155,22 @@ class SynthesisNetwork(nn.Module):
         self.mapping = MappingNetwork(code_size, mapping_layers)
         constant_channels = scaled_channels(_VOLUME_BLOCKS[0][1], width)
         self.constant = nn.Parameter(torch.randn(1, constant_channels, 4, 4, 4))
-        self.volume_blocks, volume_channels = _volume_blocks(code_size, width)
+        self.volume_blocks, volume_channels = _volume_blocks(code_size, width, style_init_scale, volume_size)
         self.rotated_convs, rotated_channels = _rotated_convs(volume_channels, width)
         projection_channels = scaled_channels(_PROJECTION_CHANNELS, width)
         self.projection = nn.Sequential(OrderedDict(
-            conv=EqualConv2d(rotated_channels * VOLUME_SIZE, projection_channels, 1),
+            conv=EqualConv2d(rotated_channels * volume_size, projection_channels, 1),
             activation=nn.PReLU(projection_channels),
         ))
-        self.image_blocks, image_channels = _image_blocks(projection_channels, image_size, code_size, width)
+        self.image_blocks, image_channels = _image_blocks(projection_channels, volume_size, image_size, code_size,
+                                                          width, style_init_scale)
         self.to_rgb = EqualConv2d(image_channels, 3, 1)
 
     def forward(self, z: torch.Tensor, view: torch.Tensor) -> torch.Tensor:
         return self.render(self.styled_volume(z), z, view)
 
     def styled_volume(self, z: torch.Tensor) -> torch.Tensor:
-        """The volume before rotation, ``[B, C, 16, 16, 16]``: it depends on z1 only."""
+        """The volume before rotation, ``[B, C, V, V, V]`` (V the volume size): it depends on z1 only."""
         self._check_codes(z)
         volume_style = self.mapping(z[:, :self.code_size])
         x = self.constant.expand(z.shape[0], -1, -1, -1, -1)

@@ -46,9 +46,9 @@ def conv_block(in_channels: int, out_channels: int) -> nn.Sequential:
 
 
 def _final_block(channels: int) -> nn.Sequential:
-    """At 4 px, after the minibatch-stddev channel: 3x3 conv, 4x4 valid conv, giving ``[B, channels]``."""
+    """At 4 px, after the minibatch-stddev channel: 3x3 conv, instance norm, 4x4 valid conv: ``[B, channels]``."""
     return nn.Sequential(
-        EqualConv2d(channels + 1, channels, 3, padding=1), leaky_relu(),
+        EqualConv2d(channels + 1, channels, 3, padding=1, bias=False), nn.InstanceNorm2d(channels), leaky_relu(),
         EqualConv2d(channels, channels, 4), leaky_relu(),
         nn.Flatten(),
     )
@@ -125,3 +125,11 @@ class ViewpointNetwork(nn.Module):
             magnitude_logits=torch.stack(magnitude_logits, dim=1),
             sign_logits=torch.stack(sign_logits, dim=1),
         )
+
+    def per_image(self, x: torch.Tensor) -> ViewpointOutput:
+        """Outputs for images ``x``, each computed as if it were alone (the release evaluates one image at a time).
+
+        The minibatch-stddev channel is taken over each image on its own, so a prediction never depends on the
+        rest of the batch; one batched pass still does all the work. Every inference path uses this rule.
+        """
+        return self(x, sources=x.shape[0])

@@ -31,12 +31,14 @@ def test_every_row_is_trained_within_the_budget_and_measured_on_the_same_images(
     out = tmp_path / "bench"
     rows = ["constant", *TRAINED_ROWS]
     argv = ["--category", "faces", "--budget", str(BUDGET_MINUTES), "--rows", ",".join(rows), "--profile", "small",
-            "--out", str(out), "--n-calibration", str(N_CALIBRATION), *tiny_overrides(tmp_path / "synthetic")]
+            "--milestones", str(BUDGET_MINUTES / 3), "--out", str(out), "--n-calibration", str(N_CALIBRATION),
+            *tiny_overrides(tmp_path / "synthetic")]
     assert main(argv) == 0
 
     table = (out / "accuracy.md").read_text()
     assert table in capsys.readouterr().out
-    assert "| row | MAE az | MAE el | MAE tilt | MAE mean | median geodesic | acc pi/6 | iterations |" in table
+    assert ("| row | MAE az | MAE el | MAE tilt | MAE mean | median geodesic | acc pi/6 | R^2 az / el / tilt | "
+            "iterations |") in table
     assert f"Budget: {BUDGET_MINUTES:g} min" in table and "machine:" in table and "profile small" in table
     assert "Command: `python -m ssv.benchmark.accuracy --category faces" in table
     for name in rows:
@@ -52,6 +54,18 @@ def test_every_row_is_trained_within_the_budget_and_measured_on_the_same_images(
         assert (out / name / "checkpoints" / "budget-end.ckpt").is_file()
         assert {"mae_mean", "median_geodesic_deg", "acc_pi_6", "raw_mae_mean"} <= set(by_name[name])
     assert by_name["constant"]["iterations"] == 0
+
+    curve = json.loads((out / "learning_curve.json").read_text())["curve"]
+    for name in TRAINED_ROWS:
+        points = [point for point in curve if point["row"] == name]
+        assert [point["minutes"] for point in points] == [BUDGET_MINUTES / 3, BUDGET_MINUTES]
+        assert 0 < points[0]["iterations"] <= points[1]["iterations"] == by_name[name]["iterations"]
+        assert points[1]["mae_mean"] == by_name[name]["mae_mean"]
+        assert {"r2_azimuth", "r2_elevation", "r2_tilt"} <= set(points[0])
+        assert (out / name / "checkpoints" / f"budget-{BUDGET_MINUTES / 3:g}min.ckpt").is_file()
+    assert "constant" not in {point["row"] for point in curve}
+    assert (out / "learning_curve.png").stat().st_size > 0
+    assert "| row | minutes | iterations |" in (out / "learning_curve.md").read_text()
 
     predictions = {name: read_predictions(out / name / "eval" / "predictions.csv") for name in rows}
     splits = {name: [(row["path"], row["split"]) for row in values] for name, values in predictions.items()}

@@ -3,7 +3,7 @@ import torch
 from datamodules.labeled import LabeledImageDataset, read_manifest
 from ssv.config import to_container
 from ssv.evaluation.checkpoints import load_viewpoint_model
-from ssv.evaluation.evaluator import evaluate_model, padded
+from ssv.evaluation.evaluator import evaluate_model
 from ssv.module import SSVModule
 
 BATCH = 4
@@ -16,25 +16,20 @@ def test_predictions_are_the_models_angles_in_degrees_in_dataset_order(ssv_check
     dataset = LabeledImageDataset(items, 32)
     images = torch.stack([dataset[index]["image"] for index in range(len(items))])
     with torch.no_grad():
-        expected = torch.cat([torch.rad2deg(model(padded(chunk, BATCH)))[: len(chunk)]
-                              for chunk in images.split(BATCH)])
+        expected = torch.cat([torch.rad2deg(model(image[None])) for image in images])
     assert torch.equal(result.index, torch.arange(len(items)))
     assert torch.allclose(result.predicted, expected.double(), atol=1e-4)
     assert torch.allclose(result.true, torch.tensor([item.angles for item in items], dtype=torch.float64))
 
 
-def test_a_short_last_batch_is_padded_to_whole_stddev_groups(tiny, rendered_faces):
+def test_the_batch_size_does_not_change_any_prediction(tiny, rendered_faces):
     items = read_manifest(rendered_faces / "test" / "labels.csv")
     assert len(items) % BATCH, "the collection must end with a short batch"
     model = SSVModule(to_container(tiny("model.stddev_group=4"))).eval()
-    result = evaluate_model(model, items, image_size=32, batch_size=BATCH, n_calibration=5, progress=False)
-    assert len(result.predicted) == len(items) and torch.isfinite(result.predicted).all()
-
-
-def test_padding_repeats_the_batch_and_leaves_full_batches_alone():
-    images = torch.arange(3.0).view(3, 1)
-    assert padded(images, 7).flatten().tolist() == [0, 1, 2, 0, 1, 2, 0]
-    assert padded(images, 3) is images
+    results = [evaluate_model(model, items, image_size=32, batch_size=size, n_calibration=5, progress=False)
+               for size in (1, BATCH, len(items))]
+    for result in results[1:]:
+        torch.testing.assert_close(result.predicted, results[0].predicted)
 
 
 def test_evaluation_leaves_no_lightning_files_behind(ssv_checkpoint, rendered_faces, tmp_path, monkeypatch):

@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from ssv.networks import MappingNetwork, SynthesisNetwork, rotate_volume
-from ssv.viewpoint import mirror_view
+from ssv.networks.layers import AdaptiveInstanceNorm
+from ssv.viewpoint import mirror_view, rotation_matrix
 
 
 def _codes(batch: int, code_size: int) -> torch.Tensor:
@@ -110,3 +111,69 @@ def test_quarter_azimuth_moves_a_feature_from_plus_x_to_plus_z(mode):
     rotated = rotate_volume(volume, torch.tensor([[math.pi / 2, 0.0, 0.0]]), mode)
     assert rotated[0, 0, plus, centre, centre].item() == pytest.approx(1.0, abs=1e-4)
     assert rotated.sum().item() == pytest.approx(1.0, abs=1e-4)
+
+
+def _layer_sequence(module: torch.nn.Module) -> list[str]:
+    """Leaf layers in call order: a conv as "conv in->out", AdaIN as "adain", activations by name."""
+    names = []
+    for layer in module.modules():
+        if list(layer.children()) and not isinstance(layer, AdaptiveInstanceNorm):
+            continue
+        if hasattr(layer, "weight") and getattr(layer, "weight") is not None and layer.weight.dim() >= 4:
+            names.append(f"conv {layer.weight.shape[1]}->{layer.weight.shape[0]}")
+        elif isinstance(layer, AdaptiveInstanceNorm):
+            names.append("adain")
+        elif isinstance(layer, torch.nn.LeakyReLU):
+            names.append("lrelu")
+        elif isinstance(layer, torch.nn.PReLU):
+            names.append("prelu")
+    return names
+
+
+def test_full_width_synthesis_follows_the_release_layer_by_layer():
+    network = SynthesisNetwork(image_size=128, width=1.0)
+    assert network.constant.shape == (1, 512, 4, 4, 4)
+    styled = ["adain", "lrelu"]
+    assert _layer_sequence(network.volume_blocks) == (
+        styled + ["conv 512->512"] + styled  # the constant replaces the first convolution
+        + ["conv 512->256"] + styled + ["conv 256->256"] + styled
+        + ["conv 256->128"] + styled + ["conv 128->128"] + styled
+    )
+    assert _layer_sequence(network.rotated_convs) == [
+        "conv 128->64", "lrelu", "conv 64->64", "lrelu", "conv 64->64", "lrelu", "conv 64->64", "lrelu"]
+    assert _layer_sequence(network.projection) == ["conv 1024->512", "prelu"]
+    assert _layer_sequence(network.image_blocks) == (
+        ["conv 512->256"] + styled + ["conv 256->256"] + styled
+        + ["conv 256->64"] + styled + ["conv 64->64"] + styled
+        + ["conv 64->32"] + styled + ["conv 32->32"] + styled
+    )
+    assert network.to_rgb.weight.shape[:2] == (3, 32)
+
+
+def test_nearest_rotation_reads_each_voxel_at_the_rotated_voxel_centre():
+    """Output voxel p reads the input voxel nearest to c + R (p - c), c the volume's centre (x, y, z order)."""
+    torch.manual_seed(0)
+    size = 5
+    volume = torch.randn(1, 1, size, size, size)
+    view = torch.tensor([[0.4, -0.3, 0.2]])
+    rotated = rotate_volume(volume, view, "nearest")[0, 0]
+    rotation, centre = rotation_matrix(view)[0], (size - 1) / 2
+    grid = torch.stack(torch.meshgrid(*[torch.arange(size)] * 3, indexing="ij"), -1)
+    xyz = grid.flip(-1).float()  # [z, y, x] indices -> (x, y, z) coordinates
+    source = torch.round(centre + (xyz - centre) @ rotation.T).long()
+    inside = ((source >= 0) & (source < size)).all(-1)
+    x, y, z = source.clamp(0, size - 1).unbind(-1)
+    expected = torch.where(inside, volume[0, 0][z, y, x], torch.zeros(()))
+    torch.testing.assert_close(rotated, expected)
+
+
+def test_style_init_scale_damps_only_the_adain_style_weights():
+    torch.manual_seed(0)
+    plain = SynthesisNetwork(image_size=64, code_size=16, width=0.125, mapping_layers=2)
+    torch.manual_seed(0)
+    damped = SynthesisNetwork(image_size=64, code_size=16, width=0.125, mapping_layers=2, style_init_scale=0.1)
+    for (name, before), after in zip(plain.state_dict().items(), damped.state_dict().values()):
+        if name.endswith("adain.style.weight"):
+            torch.testing.assert_close(after, 0.1 * before)
+        else:
+            torch.testing.assert_close(after, before, msg=name)

@@ -57,3 +57,25 @@ def test_one_pass_over_concatenated_batches_splits_into_their_own_outputs():
     for batch, output in zip(batches, merged):
         for merged_field, own_field in zip(output, network(batch)):
             torch.testing.assert_close(merged_field, own_field)
+
+
+@pytest.mark.parametrize("stddev_group", [None, 2])
+def test_a_per_image_prediction_is_the_same_alone_and_inside_any_batch(stddev_group):
+    network = ViewpointNetwork(image_size=64, code_size=16, width=0.125, stddev_group=stddev_group).eval()
+    images = torch.rand(8, 3, 64, 64) * 2 - 1
+    alone = torch.cat([network.per_image(image[None]).sign_logits for image in images])
+    for size in (2, 3, 8):
+        batched = torch.cat([network.per_image(chunk).sign_logits for chunk in images.split(size)])
+        torch.testing.assert_close(batched, alone)
+    among_others = network.per_image(torch.cat([images[:1], torch.rand(5, 3, 64, 64)])).sign_logits[0]
+    torch.testing.assert_close(among_others, alone[0])
+    # The training rule (one stddev channel over the batch) does depend on the batch mates.
+    assert not torch.allclose(network(images).sign_logits[0], alone[0])
+
+
+def test_the_last_block_normalises_after_its_3x3_conv_as_the_release_does():
+    network = ViewpointNetwork(image_size=128, width=1.0)
+    final = [type(layer).__name__ for layer in network.encoder.final]
+    assert final == ["EqualConv2d", "InstanceNorm2d", "LeakyReLU", "EqualConv2d", "LeakyReLU", "Flatten"]
+    assert network.encoder.final[0].weight.shape == (512, 513, 3, 3)
+    assert network.encoder.final[3].weight.shape == (512, 512, 4, 4)
