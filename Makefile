@@ -37,7 +37,7 @@ export PYTHONUNBUFFERED := 1
 
 .DEFAULT_GOAL := help
 .PHONY: help install test test-slow lint train data samples-grid clean
-.PHONY: eval diagnose bench bench-accuracy sweep
+.PHONY: eval diagnose bench bench-accuracy sweep device-check
 .PHONY: predict calibrate export
 .PHONY: prepare shards
 
@@ -124,6 +124,9 @@ bench: $(STAMP) ## Time training iterations, V/S steps, loader and inference; be
 
 bench-accuracy: $(STAMP) ## Train each accuracy row on CATEGORY for BUDGET minutes, evaluate all, print one table
 	$(BIN)/python -m ssv.benchmark.accuracy --category $(CATEGORY) --budget $(BUDGET) $(if $(PROFILE),--profile $(PROFILE)) $(if $(ROWS),--rows $(ROWS)) $(if $(OUT),--out "$(OUT)") $(if $(N_CALIBRATION),--n-calibration $(N_CALIBRATION)) $(ARGS)
+
+device-check: $(STAMP) ## On a GPU machine: cuda tests, paper bench (bf16, compile, reference), two 5-min trainings; one JSON
+	$(BIN)/python -m ssv.benchmark.device_check $(if $(OUT),--out "$(OUT)") $(ARGS)
 
 clean: ## Remove caches (keeps .venv, data and runs)
 	rm -rf .pytest_cache build src/*.egg-info

@@ -255,7 +255,7 @@ def evaluate_after_training(config: DictConfig, model, trainer: pl.Trainer, run_
     )
     out_dir = run_dir / "eval"
     files = write_report(result, items, out_dir, image_size=config.model.image_size,
-                         context={"run": str(run_dir), "category": config.category})
+                         context={"run": str(run_dir), "category": config.category, "iterations": iteration})
     print(format_table(result, f"Viewpoint errors (degrees) after {iteration} iterations"), flush=True)
     for logger in trainer.loggers:
         logger.log_metrics({f"eval/{key}": value for key, value in result.metrics.items()}, step=iteration)

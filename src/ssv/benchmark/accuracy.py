@@ -257,7 +257,8 @@ def markdown_table(rows: list[RowResult], header: dict) -> str:
         "",
         f"Command: `{header['command']}`",
         "",
-        "| row | MAE az | MAE el | MAE tilt | MAE mean | median geodesic | acc pi/6 | R^2 az / el / tilt | iterations |",
+        "| row | MAE az | MAE el | MAE tilt | MAE mean | median geodesic | acc pi/6 | R^2 az / el / tilt "
+        "| iterations |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
@@ -285,7 +286,8 @@ def learning_curve_table(rows: list[RowResult], header: dict) -> str:
             metrics = result.metrics
             cells = [f"{metrics[f'mae_{name}']:.1f}" for name in (*ANGLES, "mean")]
             cells += [f"{metrics[f'r2_{name}']:.2f}" for name in ANGLES]
-            lines.append(f"| {row.label} | {milestone.minutes:g} | {milestone.iterations} | " + " | ".join(cells) + " |")
+            lead = f"| {row.label} | {milestone.minutes:g} | {milestone.iterations} | "
+            lines.append(lead + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 

@@ -1,0 +1,28 @@
+import json
+
+import pytest
+
+from ssv.benchmark.device_check import main, max_time
+
+
+def test_minutes_become_lightnings_wall_clock_format():
+    assert max_time(5) == "00:00:05:00"
+    assert max_time(90.5) == "00:01:30:30"
+    assert max_time(0.001) == "00:00:00:01"
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_the_device_check_runs_every_step_and_writes_one_report(tmp_path):
+    out = tmp_path / "check"
+    tiny = ["model.width=0.125", "model.code_size=8", "model.mapping_layers=2", "model.image_size=32",
+            "data.batch_size=4", "data.num_workers=0", "imc.features=pixels", "data.synthetic.num_train=16",
+            "data.synthetic.num_test=24", "evaluation.n_calibration=8", f"data.synthetic.cache_dir={tmp_path / 'data'}"]
+    bench = "--iterations 1 --warmup 0 --variants none " + " ".join(tiny)
+    code = main(["--out", str(out), "--train-minutes", "0.05", "--bench-profile", "small", "--bench-args", bench,
+                 *tiny])
+    report = json.loads((out / "device_check.json").read_text())
+    assert code == 0, report
+    assert report["cuda_tests"]["exit_code"] in (0, 5) and report["speed"]["results"]["training_peak_memory_mib"] > 0
+    for profile in ("cpu", "paper"):
+        assert report["trainings"][profile]["evaluation"]["iterations"] > 0
