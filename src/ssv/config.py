@@ -267,7 +267,7 @@ def validate(config: DictConfig) -> None:
     for key, choices in _CHOICES.items():
         value = OmegaConf.select(config, key)
         if value not in choices:
-            raise ConfigError(f"bad config key '{key}': '{value}' is not one of {', '.join(choices)}")
+            raise ConfigError(f"bad config key '{key}': '{value}' is not one of {', '.join(map(str, choices))}")
     for key in _POSITIVE:
         if OmegaConf.select(config, key) <= 0:
             raise ConfigError(f"bad config key '{key}': must be positive")

@@ -28,8 +28,8 @@ def test_the_batch_size_does_not_change_any_prediction(tiny, rendered_faces):
     model = SSVModule(to_container(tiny("model.stddev_group=4"))).eval()
     results = [evaluate_model(model, items, image_size=32, batch_size=size, n_calibration=5, progress=False)
                for size in (1, BATCH, len(items))]
-    for result in results[1:]:
-        torch.testing.assert_close(result.predicted, results[0].predicted)
+    for result in results[1:]:  # equal up to the rounding of batched convolutions (degrees)
+        torch.testing.assert_close(result.predicted, results[0].predicted, rtol=0, atol=1e-3)
 
 
 def test_evaluation_leaves_no_lightning_files_behind(ssv_checkpoint, rendered_faces, tmp_path, monkeypatch):
