@@ -23,6 +23,7 @@ FORMAT ?= onnx
 N_CALIBRATION ?=
 BUDGET ?= 30
 ROWS ?=
+MILESTONES ?=
 DATASET ?=
 SRC ?=
 DST ?=
@@ -47,7 +48,7 @@ help: ## List targets and variables
 	@echo "Variables:"
 	@echo "  CATEGORY=$(CATEGORY)   object category: faces | cars | buses (experiments/<CATEGORY>.yaml)"
 	@echo "  CONFIG=$(CONFIG)       an experiment file instead of CATEGORY, e.g. experiments/faces-no-imc.yaml"
-	@echo "  PROFILE=$(PROFILE)     paper (128 px, recipe widths) | small (64 px); empty: small on CPU, paper on GPU"
+	@echo "  PROFILE=$(PROFILE)     paper (128 px, recipe widths) | cpu (the CPU recipe) | small (64 px); empty: cpu on CPU, paper on GPU"
 	@echo "  ARGS=\"k=v ...\"       OmegaConf dotlist overrides, e.g. ARGS=\"trainer.max_steps=100 data.batch_size=8\""
 	@echo "  RESUME=<ckpt>|auto   train: continue a checkpoint (auto: the newest readable runs/<category>/*/checkpoints/*.ckpt)"
 	@echo "  LOGGER=wandb|csv|tensorboard  train: experiment logger (default wandb, offline without key or network)"
@@ -65,6 +66,7 @@ help: ## List targets and variables
 	@echo "  VARIANTS=$(VARIANTS)          bench: bf16,compile (default both) or none"
 	@echo "  BUDGET=$(BUDGET)            bench-accuracy: training minutes per trained row"
 	@echo "  ROWS=$(ROWS)             bench-accuracy: rows, e.g. constant,supervised,ssv-full (empty: all)"
+	@echo "  MILESTONES=$(MILESTONES)       bench-accuracy: minutes to also save and evaluate, e.g. 15,30 (learning curve)"
 	@echo "  DATASET=<name>       prepare: 300w-lp aflw2000 biwi biwi-axis-angle pascal3d-car pascal3d-bus pascal3d-train"
 	@echo "                       compcars faces objects (python -m ssv.prepare dataset --help)"
 	@echo "  SRC=<dir> DST=<dir>  prepare, shards: input and output folders"
@@ -123,7 +125,7 @@ bench: $(STAMP) ## Time training iterations, V/S steps, loader and inference; be
 	$(BIN)/python -m ssv.benchmark.speed --category $(CATEGORY) $(if $(PROFILE),--profile $(PROFILE)) $(if $(BATCH),--batch $(BATCH)) $(if $(REFERENCE),--reference) $(if $(VARIANTS),--variants $(VARIANTS)) $(if $(OUT),--out "$(OUT)") $(ARGS)
 
 bench-accuracy: $(STAMP) ## Train each accuracy row on CATEGORY for BUDGET minutes, evaluate all, print one table
-	$(BIN)/python -m ssv.benchmark.accuracy --category $(CATEGORY) --budget $(BUDGET) $(if $(PROFILE),--profile $(PROFILE)) $(if $(ROWS),--rows $(ROWS)) $(if $(OUT),--out "$(OUT)") $(if $(N_CALIBRATION),--n-calibration $(N_CALIBRATION)) $(ARGS)
+	$(BIN)/python -m ssv.benchmark.accuracy --category $(CATEGORY) --budget $(BUDGET) $(if $(PROFILE),--profile $(PROFILE)) $(if $(ROWS),--rows $(ROWS)) $(if $(MILESTONES),--milestones $(MILESTONES)) $(if $(OUT),--out "$(OUT)") $(if $(N_CALIBRATION),--n-calibration $(N_CALIBRATION)) $(ARGS)
 
 device-check: $(STAMP) ## On a GPU machine: cuda tests, paper bench (bf16, compile, reference), two 5-min trainings; one JSON
 	$(BIN)/python -m ssv.benchmark.device_check $(if $(OUT),--out "$(OUT)") $(ARGS)
