@@ -58,7 +58,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="images used for the per-angle linear calibration (default %(default)s)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the calibration subset (default %(default)s)")
     parser.add_argument("--batch-size", type=positive_int,
-                        help="default: the checkpoint's training batch size (V's minibatch-stddev sees the batch)")
+                        help="images per forward pass, for speed only: each image is predicted on its own "
+                        "(default: the checkpoint's training batch size)")
     parser.add_argument("--num-workers", type=int, default=0, help="data loading processes (default %(default)s)")
     parser.add_argument("--accelerator", default="auto", help="Lightning accelerator (default %(default)s)")
     parser.add_argument("--allow-category-mismatch", action="store_true",
