@@ -1,4 +1,5 @@
 import csv
+import os
 import shlex
 import subprocess
 from pathlib import Path
@@ -64,8 +65,10 @@ def test_shards_command_writes_an_index(tmp_path, capsys):
 
 def make_command(*argv: str) -> list[str]:
     """The last command ``make -n`` prints, split the way the shell will split it."""
-    printed = subprocess.run(["make", "-n", "-W", "setup.cfg", *argv], cwd=REPO, capture_output=True, text=True,
-                             check=True).stdout
+    # Under `make test` the parent make's flags would make this one print "Leaving directory" last.
+    environment = {key: value for key, value in os.environ.items() if key not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
+    printed = subprocess.run(["make", "--no-print-directory", "-n", "-W", "setup.cfg", *argv], cwd=REPO,
+                             capture_output=True, text=True, check=True, env=environment).stdout
     return shlex.split(printed.strip().splitlines()[-1])
 
 
