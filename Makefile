@@ -121,7 +121,7 @@ diagnose: $(STAMP) ## Does CKPT's generator render viewpoints, and does V read t
 	@test -n "$(CKPT)" || { echo "error: set CKPT=<path.ckpt> of an SSV run" >&2; exit 2; }
 	$(BIN)/python -m ssv.evaluation.diagnostics --ckpt "$(CKPT)" $(if $(OUT),--out "$(OUT)")
 
-bench: $(STAMP) ## Time training iterations, V/S steps, loader and inference; bench.json (see README, Performance)
+bench: $(STAMP) ## Time training iterations, V/S steps, loader and inference; bench.json (see docs/performance.md)
 	$(BIN)/python -m ssv.benchmark.speed --category $(CATEGORY) $(if $(PROFILE),--profile $(PROFILE)) $(if $(BATCH),--batch $(BATCH)) $(if $(REFERENCE),--reference) $(if $(VARIANTS),--variants $(VARIANTS)) $(if $(OUT),--out "$(OUT)") $(ARGS)
 
 bench-accuracy: $(STAMP) ## Train each accuracy row on CATEGORY for BUDGET minutes, evaluate all, print one table

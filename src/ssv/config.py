@@ -124,7 +124,7 @@ class TrainerConfig:
     seed: int = 0
     logger: str = "wandb"
     wandb_project: str = "ssv"
-    # "auto": DDP with unused-parameter detection when several devices or nodes are used (see README, Scaling).
+    # "auto": DDP with unused-parameter detection when several devices or nodes are used (see docs/scaling.md).
     strategy: str = "auto"
     num_nodes: int = 1
     # A non-finite loss skips its step; this many such steps stop training with an error.

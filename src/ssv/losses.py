@@ -1,4 +1,4 @@
-"""The SSV loss terms (SPEC section 5), as plain functions of network outputs."""
+"""The SSV loss terms (docs/method.md), as plain functions of network outputs."""
 
 from __future__ import annotations
 

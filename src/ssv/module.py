@@ -40,7 +40,7 @@ def frozen(module: nn.Module):
 
 
 class SSVModule(pl.LightningModule):
-    """Trains V and S alternately with manual optimisation (SPEC section 5)."""
+    """Trains V and S alternately with manual optimisation (docs/method.md)."""
 
     def __init__(self, config: dict):
         super().__init__()
@@ -214,7 +214,7 @@ class SSVModule(pl.LightningModule):
         return self.generator.render(volumes, codes, views)
 
     def viewpoint_step_terms(self, batch: dict) -> dict[str, torch.Tensor]:
-        """Step 1 of SPEC section 5: the losses that train V, with S frozen."""
+        """Step 1 of an iteration (docs/method.md): the losses that train V, with S frozen."""
         real, mirror = batch["image"], batch["mirror"]
         batch_size, fake_batches = real.shape[0], self.config.data.fakes_per_real
         codes, views = self.sample_latents(batch_size * fake_batches)
@@ -244,7 +244,7 @@ class SSVModule(pl.LightningModule):
         return terms
 
     def synthesis_step_terms(self, batch_size: int) -> dict[str, torch.Tensor]:
-        """Step 2 of SPEC section 5: the losses that train S, with V frozen."""
+        """Step 2 of an iteration (docs/method.md): the losses that train S, with V frozen."""
         codes_a, views_a = self.sample_latents(batch_size)
         codes_b, views_b = self.sample_latents(batch_size)
         # Pairs sharing a style (a, a) and pairs sharing a viewpoint (a, b): 3B images.

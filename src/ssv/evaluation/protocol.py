@@ -1,4 +1,4 @@
-"""The paper's evaluation protocol (SPEC section 6) on predicted and true viewpoints.
+"""The paper's evaluation protocol (docs/method.md) on predicted and true viewpoints.
 
 A self-supervised network has its own reference frame, so each predicted angle is first mapped to the labels'
 frame by a linear fit on a seeded calibration subset; errors are reported on the remaining images. Angles are in
