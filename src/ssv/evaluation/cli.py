@@ -18,9 +18,7 @@ from ssv.evaluation.evaluator import evaluate_model
 from ssv.evaluation.protocol import DEFAULT_N_CALIBRATION, CalibrationError
 from ssv.evaluation.report import format_table, write_report
 from ssv.inference.calibration import save_evaluation_calibration
-
-MESSAGE_LIMIT = 400
-
+from ssv.inference.console import one_line
 
 # The object category of each dataset scheme; a labels.csv or a folder carries none.
 SCHEME_CATEGORIES = {
@@ -72,12 +70,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def default_output_dir(checkpoint: Path, data: str) -> Path:
     slug = re.sub(r"[^A-Za-z0-9]+", "-", data).strip("-")
     return checkpoint.parent / f"eval-{checkpoint.stem}-{slug}"
-
-
-def one_line(error: Exception) -> str:
-    """The error message on one line, shortened: state-dict mismatches list every key."""
-    text = " ".join(str(error).split())
-    return text if len(text) <= MESSAGE_LIMIT else text[: MESSAGE_LIMIT - 3] + "..."
 
 
 def data_category(spec: str) -> str | None:

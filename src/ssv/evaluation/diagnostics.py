@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from ssv.evaluation.checkpoints import CheckpointError, load_viewpoint_model
-from ssv.evaluation.cli import one_line
+from ssv.inference.console import one_line
 from ssv.evaluation.protocol import fit_angle
 from ssv.module import SSVModule
 from ssv.viewpoint import ANGLES, decode, encode, sample_views, viewpoint_loss

@@ -10,12 +10,15 @@ MESSAGE_LIMIT = 400
 INPUT_ERROR_STATUS = 2
 
 
-def fail(error: Exception) -> int:
-    """Prints ``error: <message>`` on one line (state-dict mismatches list every key, so it is shortened)."""
+def one_line(error: Exception) -> str:
+    """The error message on one line, shortened: state-dict mismatches list every key."""
     text = " ".join(str(error).split())
-    if len(text) > MESSAGE_LIMIT:
-        text = text[: MESSAGE_LIMIT - 3] + "..."
-    print(f"error: {text}", file=sys.stderr)
+    return text if len(text) <= MESSAGE_LIMIT else text[: MESSAGE_LIMIT - 3] + "..."
+
+
+def fail(error: Exception) -> int:
+    """Prints ``error: <message>`` on one line; returns the input-error status."""
+    print(f"error: {one_line(error)}", file=sys.stderr)
     return INPUT_ERROR_STATUS
 
 
