@@ -1,41 +1,11 @@
-"""LightningDataModules for SSV."""
+"""The data layer of SSV: image collections, their LightningDataModules, and the readers and preparation of the
+paper's datasets. It imports nothing from ``ssv``: the method depends on it, never the reverse.
+
+Import from the submodules (``datamodules.images``, ``datamodules.labeled``, ...): this package imports none of
+them, so that ``datamodules.datasets.registry`` is listed without loading torch.
+"""
 
 import os
 
+# Before any submodule imports albumentations, which would otherwise look for a newer version online.
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
-
-from datamodules.images import (  # noqa: E402
-    IMAGE_EXTENSIONS,
-    UnlabeledImageDataModule,
-    UnlabeledImageDataset,
-    build_transform,
-    collate_skipping_corrupt,
-    list_images,
-)
-from datamodules.labeled import (  # noqa: E402
-    LABELED_SOURCES,
-    LabeledImage,
-    LabeledImageDataModule,
-    LabeledImageDataset,
-    ManifestError,
-    read_manifest,
-    read_synthetic_split,
-    resolve_labeled_source,
-)
-
-__all__ = [
-    "IMAGE_EXTENSIONS",
-    "LABELED_SOURCES",
-    "LabeledImage",
-    "LabeledImageDataModule",
-    "LabeledImageDataset",
-    "ManifestError",
-    "UnlabeledImageDataModule",
-    "UnlabeledImageDataset",
-    "build_transform",
-    "collate_skipping_corrupt",
-    "list_images",
-    "read_manifest",
-    "read_synthetic_split",
-    "resolve_labeled_source",
-]

@@ -1,5 +1,5 @@
-"""Unlabeled image collections for SSV: any folder tree of images, a shard collection (``datamodules.shards``) for
-collections too large to list on every rank, or a rendered synthetic collection.
+"""Unlabeled image collections for SSV: any folder tree of images, or a shard collection (``datamodules.shards``)
+for collections too large to list on every rank; the folder may be made on first use (a rendered collection).
 
 Each training sample is ``{"image": x, "mirror": flip(x)}`` in [-1, 1]; the horizontally mirrored copy feeds
 the symmetry constraint. Augmentation is photometric only: a geometric one would change the viewpoint.
@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import random
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import albumentations as A
 import cv2
@@ -20,33 +20,18 @@ import torch
 from albumentations.pytorch import ToTensorV2
 from torch.utils.data import Dataset, default_collate, get_worker_info
 
+from datamodules.datasets.folders import list_images
 from datamodules.resumable import EpochSampler, ResumableFolderLoader
 from datamodules.shards import ResumableShardLoader, ShardIndex, ShardStream, is_shard_collection
 
 logger = logging.getLogger(__name__)
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp")
 MAX_HUE_JITTER = 0.05
 SKIPPED_NAMES_IN_SUMMARY = 5
 
 
 class UnreadableImagesError(ValueError):
     """A whole epoch gave no readable image: training would loop over empty epochs forever."""
-
-
-def list_images(root: str | Path) -> list[Path]:
-    """All image files under ``root`` (recursive, extension case-insensitive), sorted."""
-    root = Path(root)
-    if not root.is_dir():
-        raise FileNotFoundError(f"Image folder {root} does not exist or is not a directory")
-    files = sorted(path for path in root.rglob("*") if _is_image_file(path))
-    if not files:
-        raise ValueError(f"No images ({', '.join(IMAGE_EXTENSIONS)}) found under {root}")
-    return files
-
-
-def _is_image_file(path: Path) -> bool:
-    return path.suffix.lower() in IMAGE_EXTENSIONS and path.is_file()
 
 
 def count_images(root: str | Path) -> int:
@@ -239,17 +224,18 @@ class SkippedImagesReport(pl.Callback):
 
 class UnlabeledImageDataModule(pl.LightningDataModule):
     """Trains on every image under ``root`` (a folder, or a shard collection: each DDP rank then streams its own
-    part, and a resumed run continues with the next batch), or on the train split of a rendered synthetic collection.
+    part, and a resumed run continues with the next batch).
 
-    ``synthetic`` holds the keyword arguments of ``ssv.synthetic.ensure_rendered``; only ``train/images`` of
-    the collection it returns is used, so its labels never reach training.
+    Instead of ``root``, ``make_root`` makes the folder where needed and returns it (the method passes one that
+    renders its synthetic collection). It runs in ``prepare_data``, once per node before any rank reads, then in
+    every rank's ``setup``, where it must find the folder already made.
     """
 
     def __init__(
         self,
-        root: str | None = None,
+        root: str | Path | None = None,
         *,
-        synthetic: dict | None = None,
+        make_root: Callable[[], Path] | None = None,
         image_size: int = 128,
         batch_size: int = 32,
         num_workers: int = 2,
@@ -259,10 +245,10 @@ class UnlabeledImageDataModule(pl.LightningDataModule):
         pin_memory: bool = False,
     ):
         super().__init__()
-        if (root is None) == (synthetic is None):
-            raise ValueError("Give exactly one of root (image folder) or synthetic (ensure_rendered kwargs)")
+        if (root is None) == (make_root is None):
+            raise ValueError("Give exactly one of root (an image folder) or make_root (a function that makes one)")
         self.root = None if root is None else Path(root)
-        self.synthetic = None if synthetic is None else dict(synthetic)
+        self.make_root = make_root
         self.image_size = image_size
         self.batch_size = batch_size
         self.num_workers = num_workers
@@ -273,8 +259,8 @@ class UnlabeledImageDataModule(pl.LightningDataModule):
         self.train_dataset: UnlabeledImageDataset | ShardedImageDataset | None = None
 
     def prepare_data(self) -> None:
-        if self.synthetic is not None:
-            self._render_synthetic()
+        if self.make_root is not None:
+            self.make_root()
 
     def setup(self, stage: str | None = None) -> None:
         if self.train_dataset is not None:
@@ -295,9 +281,7 @@ class UnlabeledImageDataModule(pl.LightningDataModule):
 
     def image_root(self) -> Path:
         """The folder the training images are read from."""
-        if self.root is not None:
-            return self.root
-        return self._render_synthetic() / "train" / "images"
+        return self.root if self.root is not None else Path(self.make_root())
 
     def train_dataloader(self) -> CorruptSkippingDataLoader | CorruptSkippingShardLoader:
         dataset = self._require_dataset()
@@ -337,12 +321,6 @@ class UnlabeledImageDataModule(pl.LightningDataModule):
     def skipped_summary(self) -> str:
         """Which files were skipped so far, out of how many."""
         return self._require_dataset().skipped_summary()
-
-    def _render_synthetic(self) -> Path:
-        # Imported here so that folder-only use skips the renderer (and so tests can monkeypatch it).
-        from ssv import synthetic
-
-        return Path(synthetic.ensure_rendered(**self.synthetic))
 
     def _rank_and_world_size(self) -> tuple[int, int]:
         if self.trainer is not None:

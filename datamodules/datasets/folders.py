@@ -5,7 +5,23 @@ from __future__ import annotations
 from pathlib import Path
 
 from datamodules.datasets.records import Sample, Scan
-from datamodules.images import list_images
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp")
+
+
+def list_images(root: str | Path) -> list[Path]:
+    """All image files under ``root`` (recursive, extension case-insensitive), sorted."""
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"Image folder {root} does not exist or is not a directory")
+    files = sorted(path for path in root.rglob("*") if _is_image_file(path))
+    if not files:
+        raise ValueError(f"No images ({', '.join(IMAGE_EXTENSIONS)}) found under {root}")
+    return files
+
+
+def _is_image_file(path: Path) -> bool:
+    return path.suffix.lower() in IMAGE_EXTENSIONS and path.is_file()
 
 
 def scan(root: str | Path) -> Scan:

@@ -1,7 +1,7 @@
 """Preparation of a raw dataset into a training-ready folder, and of a folder into shards.
 
 A prepared folder holds ``images/<name>.jpg`` (square crops at the training size), ``labels.csv`` for labeled sets
-(the :mod:`datamodules.labeled` manifest) and ``skipped.csv``, every item left out with its reason.
+(the :mod:`datamodules.manifest`) and ``skipped.csv``, every item left out with its reason.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import random
 import shutil
 from collections import Counter
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -21,54 +20,25 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from datamodules.datasets import biwi, compcars, folders, pascal3d, threeddfa
+from datamodules.datasets import folders
 from datamodules.datasets.crops import crop_square, square_around, whole_image
 from datamodules.datasets.face_detector import FaceDetector
 from datamodules.datasets.records import BadItem, Box, Sample, Scan
+from datamodules.datasets.registry import dataset_spec
 from datamodules.images import decode_rgb, read_rgb
+from datamodules.manifest import MANIFEST_NAME, ManifestError, read_manifest, write_manifest
 from datamodules.shards import INDEX_NAME, SAMPLES_PER_SHARD, ShardIndex, write_shards
 
 logger = logging.getLogger(__name__)
 
 IMAGES_DIR = "images"
 SKIPPED_NAME = "skipped.csv"
-LABELS_NAME = "labels.csv"
 CROP_EXTENSION = ".jpg"
 JPEG_QUALITY = 95
 FACE_MARGIN = 0.3
 OBJECT_MARGIN = 0.1
 FACE_BOXES = ("annotation", "detector")
 PREPARED_CACHE = Path("data/prepared")
-
-
-@dataclass(frozen=True)
-class DatasetSpec:
-    scan: Callable[..., Scan]
-    faces: bool
-    labeled: bool
-    description: str
-
-
-DATASETS: dict[str, DatasetSpec] = {
-    "300w-lp": DatasetSpec(threeddfa.scan_300w_lp, faces=True, labeled=True,
-                           description="300W-LP training faces (labels.csv written too)"),
-    "aflw2000": DatasetSpec(threeddfa.scan_aflw2000, faces=True, labeled=True,
-                            description="AFLW2000-3D test faces, views within +-99 deg"),
-    "biwi": DatasetSpec(biwi.scan, faces=True, labeled=True, description="BIWI test faces, Euler yaw/pitch/roll"),
-    "biwi-axis-angle": DatasetSpec(partial(biwi.scan, labels="axis-angle"), faces=True, labeled=True,
-                                   description="BIWI test faces, the SSV release's axis-angle labels"),
-    **{
-        f"pascal3d-{category}": DatasetSpec(partial(pascal3d.scan, category=category), faces=False, labeled=True,
-                                            description=f"PASCAL3D+ {category} test objects")
-        for category in pascal3d.CATEGORIES
-    },
-    "compcars": DatasetSpec(compcars.scan, faces=False, labeled=False,
-                            description="CompCars training cars, cropped from their boxes"),
-    "faces": DatasetSpec(folders.scan, faces=True, labeled=False,
-                         description="any folder of face photos, cropped by the face detector"),
-    "objects": DatasetSpec(folders.scan, faces=False, labeled=False,
-                           description="any folder of object crops, padded to squares"),
-}
 
 
 @dataclass
@@ -105,7 +75,7 @@ def prepare(
     detects them elsewhere; ``detector`` always detects. ``scan_options`` go to the reader (PASCAL3D+: ``split``,
     ``keep_hard``).
     """
-    spec = _spec(dataset)
+    spec = dataset_spec(dataset)
     if face_box not in FACE_BOXES:
         raise ValueError(f"face_box must be one of {', '.join(FACE_BOXES)}, not {face_box!r}")
     destination = Path(destination)
@@ -134,7 +104,7 @@ def prepare(
     _write_csv(destination / SKIPPED_NAME, ("item", "reason", "detail"),
                [(item.item, item.reason, item.detail) for item in scan.skipped])
     if spec.labeled:
-        _write_labels(destination / LABELS_NAME, labels)
+        write_manifest(destination / MANIFEST_NAME, labels)
     return Summary(destination, len(names), scan.skipped_by_reason())
 
 
@@ -159,22 +129,19 @@ def shard_folder(
 
 
 def labeled_source(dataset: str, cache_dir: str | Path = PREPARED_CACHE) -> Callable[[str, int], list]:
-    """A reader for ``datamodules.labeled.LABELED_SOURCES``: ``<dataset>:<raw folder>`` is prepared once, at the
+    """A reader for ``datamodules.labeled.DATASET_SOURCES``: ``<dataset>:<raw folder>`` is prepared once, at the
     model's image size, into ``cache_dir``, then read from its ``labels.csv``."""
-    _spec(dataset)
+    dataset_spec(dataset)
 
     def read(source: str, image_size: int) -> list:
-        # datamodules.labeled registers these readers, so it is imported at call time.
-        from datamodules.labeled import ManifestError, read_manifest
-
         folder = prepared_folder(dataset, source, image_size, cache_dir)
-        if not (folder / LABELS_NAME).is_file():
+        if not (folder / MANIFEST_NAME).is_file():
             logger.info("Preparing %s from %s into %s", dataset, source, folder)
             try:
                 logger.info("%s", prepare(dataset, source, folder, image_size=image_size, overwrite=True))
             except (FileNotFoundError, ValueError) as error:
                 raise ManifestError(f"{dataset}:{source}: {error}") from None
-        return read_manifest(folder / LABELS_NAME)
+        return read_manifest(folder / MANIFEST_NAME)
 
     return read
 
@@ -185,12 +152,6 @@ def prepared_folder(dataset: str, source: str | Path, image_size: int, cache_dir
     return Path(cache_dir).resolve() / f"{dataset}-{image_size}px-{source_id}"
 
 
-def _spec(dataset: str) -> DatasetSpec:
-    if dataset not in DATASETS:
-        raise ValueError(f"unknown dataset {dataset!r}; known: {', '.join(DATASETS)}")
-    return DATASETS[dataset]
-
-
 def _check_destination(destination: Path, overwrite: bool) -> None:
     if not overwrite and destination.is_dir() and any(destination.iterdir()):
         raise FileExistsError(f"{destination} is not empty: choose an empty folder or overwrite it")
@@ -199,7 +160,7 @@ def _check_destination(destination: Path, overwrite: bool) -> None:
 def _clear_destination(destination: Path) -> None:
     """Creates ``destination``, removing what an earlier preparation or shard conversion wrote there."""
     shutil.rmtree(destination / IMAGES_DIR, ignore_errors=True)
-    for name in (LABELS_NAME, SKIPPED_NAME, INDEX_NAME, *(path.name for path in destination.glob("shard-*.tar"))):
+    for name in (MANIFEST_NAME, SKIPPED_NAME, INDEX_NAME, *(path.name for path in destination.glob("shard-*.tar"))):
         (destination / name).unlink(missing_ok=True)
     destination.mkdir(parents=True, exist_ok=True)
 
@@ -246,14 +207,6 @@ def _readable_images(scan: Scan) -> Iterator[tuple[str, bytes]]:
             scan.skip(sample.image, BadItem("unreadable image", "truncated or not an image"))
             continue
         yield sample.image.suffix.lower().lstrip("."), data
-
-
-def _write_labels(path: Path, rows: list[tuple]) -> None:
-    from datamodules.labeled import MANIFEST_COLUMNS  # datamodules.labeled registers this module's readers
-
-    # Adding 0.0 turns a rounded -0.0 into 0.0, so that no label reads "-0.0000".
-    _write_csv(path, MANIFEST_COLUMNS,
-               [(name, *(f"{round(angle, 4) + 0.0:.4f}" for angle in view)) for name, *view in rows])
 
 
 def _write_csv(path: Path, header: tuple[str, ...], rows: list[tuple]) -> None:

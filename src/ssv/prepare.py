@@ -8,7 +8,6 @@ import logging
 import sys
 
 from datamodules.datasets.preparation import (
-    DATASETS,
     FACE_BOXES,
     FACE_MARGIN,
     OBJECT_MARGIN,
@@ -16,6 +15,7 @@ from datamodules.datasets.preparation import (
     prepare,
     shard_folder,
 )
+from datamodules.datasets.registry import DATASETS
 from datamodules.shards import SAMPLES_PER_SHARD
 
 

@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 from pytorch_lightning.loggers import WandbLogger
 
-from ssv.module import SWEEP_STEPS
+from ssv.viewpoint import ANGLES
 
 
 def to_uint8(images: torch.Tensor) -> np.ndarray:
@@ -49,9 +49,10 @@ class SampleWriter(pl.Callback):
         if not trainer.is_global_zero:
             return
         sweep = to_uint8(pl_module.viewpoint_sweep())
+        steps = len(sweep) // len(ANGLES)  # the sweep holds one row of viewpoints per angle
         panels = {
             "samples": image_grid(to_uint8(pl_module.sample_images()), columns=8),
-            "viewpoint_sweep": image_grid(sweep, columns=SWEEP_STEPS),
+            "viewpoint_sweep": image_grid(sweep, columns=steps),
         }
         self.directory.mkdir(parents=True, exist_ok=True)
         for name, grid in panels.items():
@@ -61,7 +62,7 @@ class SampleWriter(pl.Callback):
                 if log_image is not None:
                     log_image(key=f"samples/{name}", images=[grid], step=iteration)
         animation = self.directory / f"viewpoint_sweep_{iteration:07d}.gif"
-        write_sweep_animation(sweep, SWEEP_STEPS, animation)
+        write_sweep_animation(sweep, steps, animation)
         for logger in trainer.loggers:
             if isinstance(logger, WandbLogger):
                 import wandb

@@ -9,6 +9,7 @@ import sys
 import time
 import warnings
 from contextlib import nullcontext
+from functools import partial
 from pathlib import Path
 
 import pytorch_lightning as pl
@@ -17,7 +18,7 @@ from pytorch_lightning.callbacks import LearningRateMonitor, ModelCheckpoint
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 from pytorch_lightning.utilities.rank_zero import rank_zero_only
 
-from datamodules.images import UnreadableImagesError, count_images
+from datamodules.images import SkippedImagesReport, UnlabeledImageDataModule, UnreadableImagesError, count_images
 from ssv.checkpointing import (
     LAST_CHECKPOINT,
     CheckpointSaveError,
@@ -27,6 +28,8 @@ from ssv.checkpointing import (
     resolve_resume,
 )
 from ssv.config import PROFILES, ConfigError, experiment_path, load_config, to_container
+from ssv.labeled_sources import read_labeled_source
+from ssv.synthetic.collection import read_split, train_images
 
 log = logging.getLogger("ssv.train")
 
@@ -122,16 +125,16 @@ def synthetic_settings(config: DictConfig) -> dict | None:
     }
 
 
-def build_datamodule(config: DictConfig):
-    from datamodules import UnlabeledImageDataModule
-
+def build_datamodule(config: DictConfig) -> UnlabeledImageDataModule:
+    """The training images: ``data.root``, else the train split of the synthetic collection, rendered in the data
+    module's ``prepare_data`` (once per node, before any rank reads it)."""
     data = config.data
     synthetic = synthetic_settings(config)
     if synthetic is not None:
         log.info("data.root is not set: training on the synthetic '%s' collection (labels unused)", config.category)
     return UnlabeledImageDataModule(
         root=data.root,
-        synthetic=synthetic,
+        make_root=None if synthetic is None else partial(train_images, **synthetic),
         image_size=config.model.image_size,
         batch_size=data.batch_size,
         num_workers=data.num_workers,
@@ -149,7 +152,6 @@ def distributed_strategy(settings: DictConfig) -> str:
 
 
 def build_trainer(config: DictConfig, run_dir: Path) -> pl.Trainer:
-    from datamodules.images import SkippedImagesReport
     from ssv.checkpointing import AtomicCheckpointIO, RandomState, SaveOnPreemption
     from ssv.samples import SampleWriter
     from ssv.tracking import TrainingSpeed, build_logger
@@ -226,12 +228,10 @@ def run_training(run_dir: Path, config: DictConfig, resume: Path | None) -> Path
 
 def evaluation_items(config: DictConfig) -> list | None:
     """The labeled images evaluated after training: ``evaluation.data``, else the synthetic test split."""
-    from datamodules.labeled import read_synthetic_split, resolve_labeled_source
-
     if config.evaluation.data is not None:
-        return resolve_labeled_source(config.evaluation.data, config.model.image_size)
+        return read_labeled_source(config.evaluation.data, config.model.image_size)
     synthetic = synthetic_settings(config)
-    return None if synthetic is None else read_synthetic_split("test", **synthetic)
+    return None if synthetic is None else read_split("test", **synthetic)
 
 
 def evaluate_after_training(config: DictConfig, model, trainer: pl.Trainer, run_dir: Path) -> None:

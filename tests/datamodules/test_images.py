@@ -9,15 +9,14 @@ import pytest
 import pytorch_lightning as pl
 import torch
 
+from datamodules.datasets.folders import list_images
 from datamodules.images import (
-    IMAGE_EXTENSIONS,
     SkippedImagesReport,
     UnlabeledImageDataModule,
     UnlabeledImageDataset,
     UnreadableImagesError,
     build_transform,
     collate_skipping_corrupt,
-    list_images,
 )
 
 SIZE = 16
@@ -61,31 +60,6 @@ def corrupt_tree(image_tree: Path) -> Path:
     write_truncated_jpeg(image_tree / "truncated.jpg")
     (image_tree / "a" / "noise.png").write_bytes(np.random.default_rng(0).bytes(500))
     return image_tree
-
-
-def test_list_images_is_recursive_sorted_and_case_insensitive(image_tree):
-    files = list_images(image_tree)
-    relative = [path.relative_to(image_tree).as_posix() for path in files]
-    assert relative == sorted(relative, key=lambda name: Path(name).parts)
-    assert set(relative) == {"b.png", "a/c.jpg", "a/deep/d.JPEG", "e.webp", "a/gray.png", "rgba.png"}
-    assert files == sorted(files)
-    assert ".webp" in IMAGE_EXTENSIONS
-
-
-def test_list_images_accepts_a_string_root(image_tree):
-    assert list_images(str(image_tree)) == list_images(image_tree)
-
-
-def test_list_images_missing_root_raises_file_not_found(tmp_path):
-    with pytest.raises(FileNotFoundError, match="missing"):
-        list_images(tmp_path / "missing")
-
-
-def test_list_images_without_images_names_the_root(tmp_path):
-    (tmp_path / "sub").mkdir()
-    (tmp_path / "sub" / "readme.txt").write_text("nothing here")
-    with pytest.raises(ValueError, match=str(tmp_path)):
-        list_images(tmp_path)
 
 
 def test_transform_center_crops_non_square_images_to_float_chw_in_unit_range():
@@ -257,39 +231,24 @@ def test_workers_draw_different_augmentations_and_share_the_skipped_count(tmp_pa
     assert datamodule.skipped_files == 2
 
 
-def write_fake_collection(root: Path) -> Path:
-    for split, count in (("train", 5), ("test", 3)):
-        (root / split).mkdir(parents=True)
-        (root / split / "labels.csv").write_text("file,azimuth,elevation,tilt\n")
-        for index in range(count):
-            write_image(root / split / "images" / f"{index:05d}.png", random_image(seed=index))
-    return root
-
-
-def test_synthetic_collection_uses_train_images_only(tmp_path, monkeypatch):
-    collection = write_fake_collection(tmp_path / "collection")
+def test_a_made_root_is_made_in_prepare_data_and_read_in_setup(image_tree):
     calls = []
 
-    def fake_ensure_rendered(category, **kwargs):
-        calls.append((category, kwargs))
-        return collection
+    def make_root():
+        calls.append("made")
+        return image_tree
 
-    monkeypatch.setattr("ssv.synthetic.ensure_rendered", fake_ensure_rendered, raising=False)
-    synthetic = {"category": "cars", "cache_dir": str(tmp_path), "num_train": 5, "num_test": 3,
-                 "image_size": SIZE, "seed": 3, "ranges": None, "progress": False}
-    datamodule = UnlabeledImageDataModule(synthetic=synthetic, image_size=SIZE, batch_size=2, num_workers=0)
+    datamodule = UnlabeledImageDataModule(make_root=make_root, image_size=SIZE, batch_size=2, num_workers=0)
     datamodule.prepare_data()
-    assert calls == [("cars", {key: value for key, value in synthetic.items() if key != "category"})]
+    assert calls == ["made"]
     datamodule.setup("fit")
-    assert datamodule.image_root() == collection / "train" / "images"
-    assert datamodule.num_images == 5
-    assert all(path.parent == collection / "train" / "images" for path in datamodule.train_dataset.files)
-    batch = next(iter(datamodule.train_dataloader()))
-    assert set(batch) == {"image", "mirror"}
+    assert datamodule.image_root() == image_tree
+    assert datamodule.num_images == len(list_images(image_tree))
+    assert set(next(iter(datamodule.train_dataloader()))) == {"image", "mirror"}
 
 
-@pytest.mark.parametrize("kwargs", [{}, {"root": "x", "synthetic": {"category": "cars"}}])
-def test_root_and_synthetic_are_exclusive(kwargs):
+@pytest.mark.parametrize("kwargs", [{}, {"root": "x", "make_root": lambda: Path("x")}])
+def test_root_and_make_root_are_exclusive(kwargs):
     with pytest.raises(ValueError, match="exactly one"):
         UnlabeledImageDataModule(**kwargs)
 

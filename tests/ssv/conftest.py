@@ -6,7 +6,7 @@ import pytest
 import pytorch_lightning as pl
 from torch.utils.data import DataLoader
 
-from datamodules.random_pairs import RandomMirrorPairs
+from ssv.benchmark.random_pairs import RandomMirrorPairs
 from ssv.config import experiment_path, load_config, to_container
 from ssv.module import SSVModule
 
@@ -65,7 +65,8 @@ def rendered_faces(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def supervised_checkpoint(tmp_path_factory, rendered_faces) -> Path:
     """A supervised-baseline checkpoint after two steps on the rendered faces' train split."""
-    from datamodules.labeled import LabeledImageDataset, read_manifest
+    from datamodules.labeled import LabeledImageDataset
+    from datamodules.manifest import read_manifest
     from ssv.supervised import SupervisedViewpointModule
 
     model = SupervisedViewpointModule(to_container(tiny_config()))

@@ -5,7 +5,7 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader
 
-from datamodules.random_pairs import RandomMirrorPairs
+from ssv.benchmark.random_pairs import RandomMirrorPairs
 from ssv.config import experiment_path, load_config, to_container
 from ssv.module import SSVModule
 

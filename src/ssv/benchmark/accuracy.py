@@ -28,7 +28,8 @@ from omegaconf import DictConfig
 from pytorch_lightning.callbacks import Timer
 from torch import nn
 
-from datamodules.labeled import LabeledImage, LabeledImageDataModule, ManifestError, read_synthetic_split
+from datamodules.labeled import LabeledImageDataModule
+from datamodules.manifest import LabeledImage, ManifestError
 from ssv.config import PROFILES, ConfigError, experiment_path, load_config, to_container
 from ssv.evaluation import (
     DEFAULT_N_CALIBRATION,
@@ -41,6 +42,7 @@ from ssv.evaluation import (
 from ssv.evaluation.protocol import check_calibration_size
 from ssv.module import SSVModule
 from ssv.supervised import SupervisedViewpointModule
+from ssv.synthetic.collection import read_split
 from ssv.tracking import build_logger
 from ssv.train import build_datamodule, build_trainer, synthetic_settings
 from ssv.viewpoint import ANGLES
@@ -138,7 +140,7 @@ def fit_within_budget(trainer: pl.Trainer, model: pl.LightningModule, datamodule
 def build_supervised(config: DictConfig, row_dir: Path, budget_minutes: float, milestones: list[float]) -> TrainedModel:
     pl.seed_everything(config.trainer.seed, workers=True)
     datamodule = LabeledImageDataModule(
-        read_synthetic_split("train", **synthetic_collection(config)),
+        read_split("train", **synthetic_collection(config)),
         image_size=config.model.image_size,
         batch_size=config.data.batch_size,
         num_workers=config.data.num_workers,
@@ -361,7 +363,7 @@ def run_benchmark(args: argparse.Namespace, command: str) -> Path:
     """Trains and evaluates every requested row; writes the table as markdown and JSON; returns the output folder."""
     configs = {name: row_config(ROWS[name], args) for name in args.rows}  # a missing experiment fails first
     base = row_config(ROWS["ssv-full"], args)
-    test_items = read_synthetic_split("test", **synthetic_collection(base))
+    test_items = read_split("test", **synthetic_collection(base))
     check_calibration_size(args.n_calibration, len(test_items))
     out_dir = args.out or Path(base.runs_dir) / args.category / f"bench-accuracy-{time.strftime('%Y%m%d-%H%M%S')}-" \
         f"{base.profile}"

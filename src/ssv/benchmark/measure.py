@@ -6,6 +6,8 @@ Every ``measure_*`` function takes a ``Case`` and returns a ``Record`` (or raise
 from __future__ import annotations
 
 import itertools
+import os
+import platform
 import resource
 import statistics
 import tempfile
@@ -21,7 +23,7 @@ import torch
 from torch.utils.data import DataLoader
 from torch.utils.flop_counter import FlopCounterMode
 
-from datamodules.random_pairs import RandomMirrorPairs
+from ssv.benchmark.random_pairs import RandomMirrorPairs
 from ssv.benchmark.reference import ReleaseDesignModule
 from ssv.config import experiment_path, load_config, to_container
 from ssv.module import SSVModule
@@ -76,6 +78,29 @@ class Record:
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+def machine() -> dict:
+    device = torch.cuda.get_device_name() if torch.cuda.is_available() else f"CPU, {torch.get_num_threads()} threads"
+    return {"device": device, "processor": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
+            "torch": torch.__version__, "python": platform.python_version()}
+
+
+def _number(value, digits: int = 1) -> str:
+    return "-" if value is None else f"{value:,.{digits}f}"
+
+
+def table(records: list[dict]) -> str:
+    lines = ["| measurement | median ms | images/s | GFLOP each | GFLOP/s | peak MiB |",
+             "|---|---:|---:|---:|---:|---:|"]
+    for r in records:
+        if r["skipped"]:
+            lines.append(f"| {r['name']} | skipped: {r['skipped']} | | | | |")
+            continue
+        gflop = None if r["flops_per_iteration"] is None else r["flops_per_iteration"] / 1e9
+        lines.append(f"| {r['name']} | {_number(r['median_ms'])} | {_number(r['images_per_s'])} | {_number(gflop)} "
+                     f"| {_number(r['gflops_per_s'])} | {_number(r['peak_memory_mib'], 0)} |")
+    return "\n".join(lines)
 
 
 def accelerator() -> str:

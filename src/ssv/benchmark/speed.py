@@ -14,15 +14,11 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
-import os
-import platform
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-import torch
-
-from ssv.benchmark.measure import Case, run_case
+from ssv.benchmark.measure import Case, machine, run_case, table
 from ssv.config import PROFILES, ConfigError, default_profile, experiment_path, load_config
 from ssv.inference.benchmark import run_deployment_case
 
@@ -77,29 +73,6 @@ def measure_in_fresh_process(kind: str, case: Case) -> list[dict]:
     task = (run_deployment_case, case) if kind == "deployment" else (run_case, kind, case)
     with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
         return pool.submit(*task).result()
-
-
-def machine() -> dict:
-    device = torch.cuda.get_device_name() if torch.cuda.is_available() else f"CPU, {torch.get_num_threads()} threads"
-    return {"device": device, "processor": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
-            "torch": torch.__version__, "python": platform.python_version()}
-
-
-def _number(value, digits: int = 1) -> str:
-    return "-" if value is None else f"{value:,.{digits}f}"
-
-
-def table(records: list[dict]) -> str:
-    lines = ["| measurement | median ms | images/s | GFLOP each | GFLOP/s | peak MiB |",
-             "|---|---:|---:|---:|---:|---:|"]
-    for r in records:
-        if r["skipped"]:
-            lines.append(f"| {r['name']} | skipped: {r['skipped']} | | | | |")
-            continue
-        gflop = None if r["flops_per_iteration"] is None else r["flops_per_iteration"] / 1e9
-        lines.append(f"| {r['name']} | {_number(r['median_ms'])} | {_number(r['images_per_s'])} | {_number(gflop)} "
-                     f"| {_number(r['gflops_per_s'])} | {_number(r['peak_memory_mib'], 0)} |")
-    return "\n".join(lines)
 
 
 def pass_table(record: dict) -> str:

@@ -12,19 +12,15 @@ import re
 import sys
 from pathlib import Path
 
-from datamodules.labeled import LABELED_SOURCES, ManifestError, resolve_labeled_source
+from datamodules.datasets.registry import DATASETS
+from datamodules.manifest import ManifestError
 from ssv.evaluation.checkpoints import CheckpointError, load_viewpoint_model
 from ssv.evaluation.evaluator import evaluate_model
 from ssv.evaluation.protocol import DEFAULT_N_CALIBRATION, CalibrationError
 from ssv.evaluation.report import format_table, write_report
 from ssv.inference.calibration import save_evaluation_calibration
 from ssv.inference.console import one_line
-
-# The object category of each dataset scheme; a labels.csv or a folder carries none.
-SCHEME_CATEGORIES = {
-    "300w-lp": "faces", "aflw2000": "faces", "biwi": "faces", "biwi-axis-angle": "faces",
-    "pascal3d-car": "cars", "pascal3d-bus": "buses", "pascal3d-train": "trains",
-}
+from ssv.labeled_sources import LABELED_SOURCES, SYNTHETIC_SCHEME, read_labeled_source
 
 
 class SuspectDataError(ValueError):
@@ -73,11 +69,14 @@ def default_output_dir(checkpoint: Path, data: str) -> Path:
 
 
 def data_category(spec: str) -> str | None:
-    """The category a data spec holds, where the spec says it: ``synthetic:<category>`` and the datasets."""
+    """The category a data spec holds, where the spec says it: ``synthetic:<category>`` and the datasets; a
+    labels.csv or a folder carries none."""
     scheme, separator, argument = spec.partition(":")
     if not separator:
         return None
-    return argument if scheme == "synthetic" else SCHEME_CATEGORIES.get(scheme)
+    if scheme == SYNTHETIC_SCHEME:
+        return argument
+    return DATASETS[scheme].category if scheme in DATASETS else None
 
 
 def check_category(trained_on: str, spec: str) -> None:
@@ -103,7 +102,7 @@ def evaluate(args: argparse.Namespace) -> int:
     batch_size = args.batch_size or config.data.batch_size
     if not args.allow_category_mismatch:
         check_category(config.category, args.data)
-    items = resolve_labeled_source(args.data, config.model.image_size)
+    items = read_labeled_source(args.data, config.model.image_size)
     if not args.angles_in_degrees_are_small:
         check_degrees(items, args.data)
     result = evaluate_model(

@@ -6,7 +6,8 @@ import pytorch_lightning as pl
 import torch
 from torch import nn
 
-from datamodules.labeled import LabeledImage, LabeledImageDataModule
+from datamodules.labeled import LabeledImageDataModule
+from datamodules.manifest import LabeledImage
 from ssv.evaluation.metrics import ViewpointProtocolMetric
 from ssv.evaluation.protocol import DEFAULT_N_CALIBRATION, ProtocolResult, check_calibration_size
 

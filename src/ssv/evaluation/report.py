@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from datamodules.labeled import LabeledImage, LabeledImageDataset
+from datamodules.labeled import LabeledImageDataset
+from datamodules.manifest import LabeledImage
 from ssv.evaluation.plots import plot_axes_examples, plot_calibration, plot_error_histograms
 from ssv.evaluation.protocol import ProtocolResult
 from ssv.samples import to_uint8

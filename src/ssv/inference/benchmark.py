@@ -19,7 +19,7 @@ from typing import Callable
 
 import torch
 
-from ssv.benchmark.measure import Case, Record, peak_memory_mib
+from ssv.benchmark.measure import Case, Record, machine, peak_memory_mib, table
 from ssv.config import PROFILES, default_profile
 from ssv.inference.checkpoint import TrainedViewpointNetwork, weights_fingerprint
 from ssv.inference.estimator import AnglesOf, TorchViewpoints
@@ -111,8 +111,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     """Only the inference records of ``make bench`` (``python -m ssv.inference.benchmark``), printed as a table."""
-    from ssv.benchmark.speed import machine, table  # speed imports this module for make bench
-
     args = parse_args(argv)
     profile = args.profile or default_profile()
     case = Case("predict", profile, 1, args.overrides, args.category, compiled=not args.no_compile,

@@ -17,13 +17,14 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from datamodules.labeled import LabeledImage, ManifestError, resolve_labeled_source
+from datamodules.manifest import LabeledImage, ManifestError
 from ssv.evaluation.protocol import CalibrationError, check_calibration_count, fit_angle
 from ssv.inference.calibration import Calibration, CalibrationFileError, calibration_path
 from ssv.inference.checkpoint import CheckpointError
 from ssv.inference.console import run_command
 from ssv.inference.estimator import ViewpointEstimator
 from ssv.inference.images import ImageInputError
+from ssv.labeled_sources import read_labeled_source
 from ssv.viewpoint import ANGLES
 
 INPUT_ERRORS = (CheckpointError, CalibrationFileError, ManifestError, CalibrationError, ImageInputError)
@@ -69,7 +70,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def run(args: argparse.Namespace) -> int:
     estimator = ViewpointEstimator.load(args.ckpt, device=args.device)
-    items = resolve_labeled_source(args.data, estimator.image_size)
+    items = read_labeled_source(args.data, estimator.image_size)
     calibration = fit_calibration(estimator, items, args.data)
     path = calibration.save(args.out or calibration_path(args.ckpt))
     print(describe(calibration))

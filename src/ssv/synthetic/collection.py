@@ -1,4 +1,5 @@
-"""Cached synthetic image collections on disk: ``<cache_dir>/<category>-<hash>/{train,test}``."""
+"""Cached synthetic image collections on disk: ``<cache_dir>/<category>-<hash>/{train,test}``, each split a folder
+of images and its ``labels.csv`` manifest (:mod:`datamodules.manifest`)."""
 
 from __future__ import annotations
 
@@ -17,14 +18,14 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
+from datamodules.manifest import MANIFEST_COLUMNS, MANIFEST_NAME, LabeledImage, ManifestError, read_manifest
 from ssv.synthetic.render import get_category, render_batch, sample_styles
-from ssv.viewpoint import ANGLES, sample_views
+from ssv.viewpoint import sample_views
 
 # Part of the settings hash: bump it whenever the renderer's output changes, so stale caches are not reused.
 RENDERER_VERSION = 1
 COMPLETE_MARKER = "COMPLETE"
 SETTINGS_FILE = "settings.json"
-LABELS_FILE = "labels.csv"
 _BATCH = 16
 # Fast PNG settings: zlib level 1 with run-length matching. Level 0 would store raw pixels (3.5x larger).
 _PNG_OPTIONS = {"compress_level": 1, "compress_type": zlib.Z_RLE}
@@ -82,9 +83,9 @@ def _render_split(settings: dict, split: str, count: int, directory: Path, progr
         torch.set_num_threads(threads)
 
     degrees = torch.rad2deg(views).tolist()
-    with open(directory / LABELS_FILE, "w", newline="") as file:
+    with open(directory / MANIFEST_NAME, "w", newline="") as file:
         writer = csv.writer(file)
-        writer.writerow(["path", *ANGLES])
+        writer.writerow(MANIFEST_COLUMNS)
         writer.writerows([path, *(f"{angle:.6f}" for angle in row)] for path, row in zip(paths, degrees))
 
 
@@ -138,3 +139,26 @@ def _publish(partial: Path, target: Path) -> None:
             return
         shutil.rmtree(target)  # the leftover of an interrupted run
         partial.rename(target)
+
+
+def train_images(**settings) -> Path:
+    """The train split's image folder, rendered first if not cached: training reads the images, never the labels.
+
+    ``settings`` are the arguments of :func:`ensure_rendered`.
+    """
+    return ensure_rendered(**settings) / "train" / "images"
+
+
+def read_split(split: str, **settings) -> list[LabeledImage]:
+    """A split ("train" or "test") as labeled images, rendered first if not cached; ``settings`` as for
+    :func:`ensure_rendered`, whose errors (e.g. an unknown category) become a :class:`ManifestError`."""
+    try:
+        root = ensure_rendered(**settings)
+    except ValueError as error:
+        raise ManifestError(f"synthetic collection: {error}") from None
+    return read_manifest(root / split / MANIFEST_NAME)
+
+
+def read_test_split(category: str, image_size: int) -> list[LabeledImage]:
+    """The data spec ``synthetic:<category>``: the test split of the default collection at the model's size."""
+    return read_split("test", category=category, image_size=image_size)

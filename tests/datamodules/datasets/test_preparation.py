@@ -8,7 +8,8 @@ import pytest
 
 from datamodules.datasets import preparation
 from datamodules.datasets.preparation import prepare
-from datamodules.labeled import ManifestError, read_manifest, resolve_labeled_source
+from datamodules.labeled import resolve_labeled_source
+from datamodules.manifest import ManifestError, read_manifest
 
 BIWI_FIXTURES = Path(__file__).resolve().parents[3].parent / "shared" / "fixtures" / "biwi"
 SIZE = 32

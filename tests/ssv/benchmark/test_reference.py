@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from datamodules.random_pairs import RandomMirrorPairs
+from ssv.benchmark.random_pairs import RandomMirrorPairs
 from ssv.benchmark.reference import ReleaseDesignModule, ReleaseSynthesisNetwork, ReleaseViewpointNetwork
 from ssv.config import experiment_path, load_config, to_container
 from ssv.module import SSVModule

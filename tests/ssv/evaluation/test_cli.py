@@ -6,7 +6,7 @@ import pytest
 import torch
 from PIL import Image
 
-from datamodules.labeled import read_manifest
+from datamodules.manifest import read_manifest
 from ssv.evaluation.cli import default_output_dir, main
 
 REQUIRED_KEYS = [
@@ -58,7 +58,7 @@ def test_the_supervised_baseline_goes_through_the_same_path(supervised_checkpoin
 
 def test_synthetic_spec_renders_the_test_split_at_the_checkpoint_size(ssv_checkpoint, rendered_faces, tmp_path,
                                                                       monkeypatch, capsys):
-    from ssv import synthetic
+    from ssv.synthetic import collection
 
     requests = []
 
@@ -66,7 +66,7 @@ def test_synthetic_spec_renders_the_test_split_at_the_checkpoint_size(ssv_checkp
         requests.append(settings)
         return rendered_faces
 
-    monkeypatch.setattr(synthetic, "ensure_rendered", cached)
+    monkeypatch.setattr(collection, "ensure_rendered", cached)
     code, _, _ = run(capsys, "--ckpt", ssv_checkpoint, "--data", "synthetic:faces", "--out", tmp_path / "out",
                      "--n-calibration", N_CALIBRATION)
     assert code == 0 and requests == [{"category": "faces", "image_size": 32}]
@@ -125,10 +125,10 @@ def test_labels_in_radians_are_refused_unless_a_flag_says_they_are_small_degrees
 
 def test_a_category_mismatch_is_refused_before_rendering_unless_allowed(ssv_checkpoint, rendered_faces, tmp_path,
                                                                         monkeypatch, capsys):
-    from ssv import synthetic
+    from ssv.synthetic import collection
 
     requests = []
-    monkeypatch.setattr(synthetic, "ensure_rendered", lambda **settings: requests.append(settings) or rendered_faces)
+    monkeypatch.setattr(collection, "ensure_rendered", lambda **settings: requests.append(settings) or rendered_faces)
     argv = ("--ckpt", ssv_checkpoint, "--data", "synthetic:cars", "--n-calibration", N_CALIBRATION,
             "--out", tmp_path / "out")
     error = one_line_error(capsys, *argv)

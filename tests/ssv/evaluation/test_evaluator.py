@@ -1,6 +1,7 @@
 import torch
 
-from datamodules.labeled import LabeledImageDataset, read_manifest
+from datamodules.labeled import LabeledImageDataset
+from datamodules.manifest import read_manifest
 from ssv.config import to_container
 from ssv.evaluation.checkpoints import load_viewpoint_model
 from ssv.evaluation.evaluator import evaluate_model

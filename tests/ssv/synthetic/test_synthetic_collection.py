@@ -6,6 +6,7 @@ import math
 import pytest
 from PIL import Image
 
+from datamodules.manifest import ManifestError
 from ssv.synthetic import collection, ensure_rendered
 
 TINY = dict(num_train=6, num_test=3, image_size=32, progress=False)
@@ -87,3 +88,30 @@ def test_failed_render_leaves_nothing_behind(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError, match="disk full"):
         ensure_rendered("cars", cache_dir=tmp_path, **TINY)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_splits_read_back_as_labeled_images_and_training_gets_only_the_images(tmp_path):
+    settings = dict(category="faces", cache_dir=tmp_path, **TINY)
+    root = ensure_rendered(**settings)
+    test_items = collection.read_split("test", **settings)
+    assert len(test_items) == TINY["num_test"] and all(item.path.parent == root / "test" / "images"
+                                                       for item in test_items)
+    assert len(collection.read_split("train", **settings)) == TINY["num_train"]
+    assert collection.train_images(**settings) == root / "train" / "images"
+
+
+def test_the_test_split_of_a_data_spec_is_rendered_at_the_model_size(tmp_path, monkeypatch):
+    requests = []
+
+    def rendered(**settings):
+        requests.append(settings)
+        return ensure_rendered("cars", cache_dir=tmp_path, **TINY)
+
+    monkeypatch.setattr(collection, "ensure_rendered", rendered)
+    assert len(collection.read_test_split("cars", 64)) == TINY["num_test"]
+    assert requests == [{"category": "cars", "image_size": 64}]
+
+
+def test_an_unknown_category_is_one_manifest_error():
+    with pytest.raises(ManifestError, match="synthetic collection: unknown category 'boats'"):
+        collection.read_split("test", category="boats")
