@@ -7,6 +7,10 @@ import numpy as np
 
 from datamodules.datasets.records import BadItem, Box
 
+# How much larger than its box a crop is, by default: faces keep some hair and chin, objects a little background.
+FACE_MARGIN = 0.3
+OBJECT_MARGIN = 0.1
+
 
 def square_around(box: Box, margin: float) -> Box:
     """The square centred on ``box`` whose side is its longer side enlarged by ``margin`` (0.3: 30 % larger)."""

@@ -21,7 +21,7 @@ import numpy as np
 from tqdm import tqdm
 
 from datamodules.datasets import folders
-from datamodules.datasets.crops import crop_square, square_around, whole_image
+from datamodules.datasets.crops import FACE_MARGIN, OBJECT_MARGIN, crop_square, square_around, whole_image
 from datamodules.datasets.face_detector import FaceDetector
 from datamodules.datasets.records import BadItem, Box, Sample, Scan
 from datamodules.datasets.registry import dataset_spec
@@ -35,8 +35,6 @@ IMAGES_DIR = "images"
 SKIPPED_NAME = "skipped.csv"
 CROP_EXTENSION = ".jpg"
 JPEG_QUALITY = 95
-FACE_MARGIN = 0.3
-OBJECT_MARGIN = 0.1
 FACE_BOXES = ("annotation", "detector")
 PREPARED_CACHE = Path("data/prepared")
 

@@ -7,10 +7,9 @@ import argparse
 import logging
 import sys
 
+from datamodules.datasets.crops import FACE_MARGIN, OBJECT_MARGIN
 from datamodules.datasets.preparation import (
     FACE_BOXES,
-    FACE_MARGIN,
-    OBJECT_MARGIN,
     SKIPPED_NAME,
     prepare,
     shard_folder,

@@ -21,6 +21,8 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from datamodules.datasets.crops import FACE_MARGIN, crop_square, square_around
+from datamodules.datasets.face_detector import FaceDetector
 from ssv.inference.calibration import CalibrationFileError
 from ssv.inference.checkpoint import CheckpointError
 from ssv.inference.console import run_command
@@ -48,11 +50,6 @@ def whole_image(rgb: np.ndarray) -> list[Region]:
 
 def face_finder(image_size: int) -> RegionFinder:
     """Each face OpenCV's cascades find, cropped as ``make prepare`` crops faces for training."""
-    # The face detector and the crops belong to the data package, which imports Lightning: load them on request.
-    from datamodules.datasets.crops import crop_square, square_around
-    from datamodules.datasets.face_detector import FaceDetector
-    from datamodules.datasets.preparation import FACE_MARGIN
-
     detector = FaceDetector()
 
     def faces(rgb: np.ndarray) -> list[Region]:

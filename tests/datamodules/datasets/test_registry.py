@@ -18,7 +18,8 @@ def test_every_labeled_dataset_and_only_those_is_a_labeled_source():
 def test_categories_name_the_ssv_category_and_faces_are_cropped_as_faces():
     assert {name: spec.category for name, spec in DATASETS.items() if name.startswith("pascal3d-")} == {
         "pascal3d-car": "cars", "pascal3d-bus": "buses", "pascal3d-train": "trains"}
-    assert dataset_spec("biwi").faces and not dataset_spec("compcars").faces and dataset_spec("objects").category is None
+    assert dataset_spec("biwi").faces and not dataset_spec("compcars").faces
+    assert dataset_spec("objects").category is None
 
 
 def test_an_unknown_dataset_lists_the_known_ones():
