@@ -17,6 +17,7 @@ from pathlib import Path
 import yaml
 
 from ssv.config import EXPERIMENTS_DIR, ConfigError
+from ssv.console import run_command
 
 SWEEPS_DIR = EXPERIMENTS_DIR / "sweeps"
 
@@ -75,17 +76,17 @@ def agent_command(sweep: dict, parameters: dict) -> list[str]:
     return command
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sweep", required=True, help="name of experiments/sweeps/<name>.yaml")
     parser.add_argument("--project", default="ssv")
     parser.add_argument("--count", type=int, help="runs for this agent (default: until the sweep ends)")
-    args = parser.parse_args(argv)
-    try:
-        sweep = load_sweep(sweep_path(args.sweep))
-    except ConfigError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    return parser.parse_args(argv)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Creates the sweep on W&B and starts one agent on this machine."""
+    sweep = load_sweep(sweep_path(args.sweep))
     import wandb
 
     sweep_id = wandb.sweep(sweep, project=args.project)
@@ -94,6 +95,10 @@ def main(argv: list[str] | None = None) -> int:
         agent[-1:-1] = ["--count", str(args.count)]
     print(f"sweep {sweep_id} created; starting an agent: {' '.join(agent)}", flush=True)
     return subprocess.call(agent)
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_command(run, parse_args(argv), (ConfigError,))
 
 
 if __name__ == "__main__":

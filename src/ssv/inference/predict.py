@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from ssv.inference.calibration import CalibrationFileError
 from ssv.inference.checkpoint import CheckpointError
-from ssv.inference.console import run_command
+from ssv.console import run_command
 from ssv.inference.estimator import ViewpointEstimator
 from ssv.inference.overlay import Box, draw_viewpoint
 from ssv.inference.sources import Frame, ImageFiles, InputError, VideoFrames, open_input
