@@ -1,8 +1,8 @@
 """W&B sweeps over SSV configs: ``python -m ssv.sweep --sweep loss-weights [--count N]``.
 
-Sweep files live in ``experiments/sweeps/<name>.yaml`` in W&B's sweep format. The agent runs the file's
-``command`` with each sampled parameter passed as ``--key=value``, which ``ssv.train`` reads as a config
-override.
+Sweep files live in ``experiments/sweeps/<name>.yaml`` or ``$SSV_EXPERIMENTS/sweeps/<name>.yaml``, in W&B's sweep
+format. The agent runs the file's ``command`` with each sampled parameter passed as ``--key=value``, which
+``ssv.train`` reads as a config override.
 """
 
 from __future__ import annotations
@@ -16,18 +16,13 @@ from pathlib import Path
 
 import yaml
 
-from ssv.config import EXPERIMENTS_DIR, ConfigError
+from ssv.config import ConfigError, experiment_file
 from ssv.console import run_command
-
-SWEEPS_DIR = EXPERIMENTS_DIR / "sweeps"
 
 
 def sweep_path(name: str) -> Path:
-    path = SWEEPS_DIR / f"{name}.yaml"
-    if not path.is_file():
-        known = ", ".join(sorted(p.stem for p in SWEEPS_DIR.glob("*.yaml")))
-        raise ConfigError(f"unknown sweep '{name}': no {path}. Known: {known}")
-    return path
+    """``experiments/sweeps/<name>.yaml``, or the user's own from ``$SSV_EXPERIMENTS/sweeps``."""
+    return experiment_file(name, "sweeps", "sweep")
 
 
 def load_sweep(path: Path) -> dict:
