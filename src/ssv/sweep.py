@@ -73,7 +73,8 @@ def agent_command(sweep: dict, parameters: dict) -> list[str]:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--sweep", required=True, help="name of experiments/sweeps/<name>.yaml")
+    parser.add_argument("--sweep", required=True,
+                        help="name of experiments/sweeps/<name>.yaml or $SSV_EXPERIMENTS/sweeps/<name>.yaml")
     parser.add_argument("--project", default="ssv")
     parser.add_argument("--count", type=int, help="runs for this agent (default: until the sweep ends)")
     return parser.parse_args(argv)

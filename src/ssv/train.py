@@ -41,7 +41,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Overrides come as ``key=value`` or, the way W&B sweep agents pass them, as ``--key=value``."""
     parser = argparse.ArgumentParser(description=__doc__)
     source = parser.add_mutually_exclusive_group()
-    source.add_argument("--category", default="faces", help="experiment name: experiments/<name>.yaml")
+    source.add_argument("--category", default="faces",
+                        help="experiment name: experiments/<name>.yaml or $SSV_EXPERIMENTS/<name>.yaml")
     source.add_argument("--config", type=Path, help="path to an experiment YAML file")
     parser.add_argument("--profile", choices=PROFILES, help="default: cpu without a GPU, paper with one")
     parser.add_argument("--resume", help="a checkpoint to continue from, or 'auto' for the newest readable one")
