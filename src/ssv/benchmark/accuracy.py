@@ -29,8 +29,8 @@ from pytorch_lightning.callbacks import Timer
 from torch import nn
 
 from datamodules.labeled import LabeledImage, LabeledImageDataModule, ManifestError, read_synthetic_split
-from ssv.console import run_command
 from ssv.config import PROFILES, ConfigError, experiment_path, load_config, to_container
+from ssv.console import run_command
 from ssv.evaluation import (
     DEFAULT_N_CALIBRATION,
     CalibrationError,

@@ -22,8 +22,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ssv.evaluation.checkpoints import CheckpointError, load_viewpoint_model
 from ssv.console import run_command
+from ssv.evaluation.checkpoints import CheckpointError, load_viewpoint_model
 from ssv.evaluation.protocol import fit_angle
 from ssv.module import SSVModule
 from ssv.viewpoint import ANGLES, decode, encode, sample_views, viewpoint_loss
