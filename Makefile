@@ -74,7 +74,7 @@ help: ## List targets and variables
 	@echo "  TORCH=$(TORCH)  torch requirement installed first (choose your CUDA build here)"
 	@echo "  PYTHON=$(PYTHON)  interpreter used to create $(VENV)"
 
-$(STAMP): setup.cfg pyproject.toml
+$(STAMP): setup.cfg setup.py pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q $(TORCH)

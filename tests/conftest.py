@@ -1,4 +1,5 @@
 import os
+from pathlib import Path
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 os.environ.setdefault("WANDB_MODE", "offline")
@@ -6,6 +7,30 @@ os.environ.setdefault("WANDB_SILENT", "true")
 
 import pytest  # noqa: E402
 import torch  # noqa: E402
+
+TINY_TRAINING = [
+    "model.width=0.125",
+    "model.code_size=8",
+    "model.mapping_layers=2",
+    "imc.weights=null",
+    "data.batch_size=2",
+    "data.num_workers=0",
+    "data.synthetic.num_train=12",
+    "data.synthetic.num_test=2",
+    "trainer.logger=csv",
+    "evaluation.after_training=false",
+]
+
+
+def tiny_training_args(tmp_path: Path, *extra: str) -> list[str]:
+    return ["--category", "faces", "--profile", "small", *TINY_TRAINING,
+            f"runs_dir={tmp_path / 'runs'}", f"data.synthetic.cache_dir={tmp_path / 'synthetic'}", *extra]
+
+
+@pytest.fixture
+def tiny_args():
+    """``tiny_args(tmp_path, *extra)``: ``ssv.train`` arguments of a tiny CSV-logged run writing under ``tmp_path``."""
+    return tiny_training_args
 
 
 @pytest.fixture(autouse=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +15,16 @@ from omegaconf.errors import OmegaConfBaseException
 
 log = logging.getLogger(__name__)
 
-EXPERIMENTS_DIR = Path(__file__).resolve().parents[2] / "experiments"
+
+def _shipped_experiments() -> Path:
+    """The experiment files that come with ssv: a wheel holds them inside the package, a checkout at its top."""
+    installed = Path(__file__).resolve().parent / "experiments"
+    return installed if installed.is_dir() else Path(__file__).resolve().parents[2] / "experiments"
+
+
+EXPERIMENTS_DIR = _shipped_experiments()
+# A user's own folder of experiment files (and profiles/, sweeps/), searched before the shipped ones.
+USER_EXPERIMENTS_VARIABLE = "SSV_EXPERIMENTS"
 PROFILES = ("paper", "cpu", "small")
 INHERIT_KEY = "inherit"
 
@@ -192,16 +202,43 @@ def read_yaml(path: Path, children: tuple[Path, ...] = ()) -> DictConfig:
     parent = node.pop(INHERIT_KEY, None)
     if parent is None:
         return node
-    return OmegaConf.merge(read_yaml(path.parent / parent, (*children, path)), node)
+    return OmegaConf.merge(read_yaml(inherited_path(path, parent), (*children, path)), node)
+
+
+def inherited_path(child: Path, parent: str) -> Path:
+    """``inherit:`` is relative to the inheriting file. A name not found there, or naming the file itself, is a
+    shipped experiment file: a user's config, even one called ``faces.yaml``, can build on the shipped recipe."""
+    path = (child.parent / parent).resolve()
+    shipped = EXPERIMENTS_DIR / parent
+    use_shipped = shipped.is_file() and (path == child or not path.is_file())
+    return shipped if use_shipped else path
+
+
+def experiment_dirs() -> tuple[Path, ...]:
+    """The folders experiment files are looked up in, first match wins: ``$SSV_EXPERIMENTS``, then the shipped."""
+    user = os.environ.get(USER_EXPERIMENTS_VARIABLE)
+    if not user:
+        return (EXPERIMENTS_DIR,)
+    folder = Path(user).expanduser()
+    if not folder.is_dir():
+        raise ConfigError(f"{USER_EXPERIMENTS_VARIABLE}={user}: no such folder")
+    return folder, EXPERIMENTS_DIR
+
+
+def experiment_file(name: str, subfolder: str, kind: str) -> Path:
+    """``<folder>/<subfolder>/<name>.yaml`` of the first experiment folder that has it; the error lists the known."""
+    folders = [folder / subfolder for folder in experiment_dirs()]
+    for folder in folders:
+        if (folder / f"{name}.yaml").is_file():
+            return folder / f"{name}.yaml"
+    known = sorted({path.stem for folder in folders for path in folder.glob("*.yaml")})
+    searched = " or ".join(str(folder) for folder in folders)
+    raise ConfigError(f"unknown {kind} '{name}': no {name}.yaml in {searched}. Known: {', '.join(known)}")
 
 
 def experiment_path(name: str) -> Path:
-    """``experiments/<name>.yaml``; the error lists the available experiments."""
-    path = EXPERIMENTS_DIR / f"{name}.yaml"
-    if not path.is_file():
-        known = sorted(p.stem for p in EXPERIMENTS_DIR.glob("*.yaml"))
-        raise ConfigError(f"unknown category/experiment '{name}': no {path}. Known: {', '.join(known)}")
-    return path
+    """``experiments/<name>.yaml``, or the user's own from ``$SSV_EXPERIMENTS``."""
+    return experiment_file(name, "", "category/experiment")
 
 
 def default_profile() -> str:
@@ -237,7 +274,7 @@ def load_config(
     profile = profile or default_profile()
     if profile not in PROFILES:
         raise ConfigError(f"bad config key 'profile': '{profile}' is not one of {', '.join(PROFILES)}")
-    profile_path = EXPERIMENTS_DIR / "profiles" / f"{profile}.yaml"
+    profile_path = experiment_file(profile, "profiles", "profile")
     config = _merge(config, read_yaml(profile_path), str(profile_path))
     config.profile = profile
     try:

@@ -16,6 +16,7 @@ from datamodules.datasets.preparation import (
 )
 from datamodules.datasets.registry import DATASETS
 from datamodules.shards import SAMPLES_PER_SHARD
+from ssv.console import run_command
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -67,18 +68,16 @@ def run_shards(args: argparse.Namespace) -> None:
         print(f"Skipped {len(scan.skipped)} unreadable images, listed in {index.root / SKIPPED_NAME}")
 
 
-def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    args = parse_args(argv)
-    try:
-        if args.command == "dataset":
-            run_dataset(args)
-        else:
-            run_shards(args)
-    except (FileNotFoundError, FileExistsError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+def run(args: argparse.Namespace) -> int:
+    if args.command == "dataset":
+        run_dataset(args)
+    else:
+        run_shards(args)
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_command(run, parse_args(argv), (FileNotFoundError, FileExistsError, ValueError), log_level=logging.INFO)
 
 
 if __name__ == "__main__":

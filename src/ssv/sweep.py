@@ -1,8 +1,8 @@
 """W&B sweeps over SSV configs: ``python -m ssv.sweep --sweep loss-weights [--count N]``.
 
-Sweep files live in ``experiments/sweeps/<name>.yaml`` in W&B's sweep format. The agent runs the file's
-``command`` with each sampled parameter passed as ``--key=value``, which ``ssv.train`` reads as a config
-override.
+Sweep files live in ``experiments/sweeps/<name>.yaml`` or ``$SSV_EXPERIMENTS/sweeps/<name>.yaml``, in W&B's sweep
+format. The agent runs the file's ``command`` with each sampled parameter passed as ``--key=value``, which
+``ssv.train`` reads as a config override.
 """
 
 from __future__ import annotations
@@ -16,17 +16,13 @@ from pathlib import Path
 
 import yaml
 
-from ssv.config import EXPERIMENTS_DIR, ConfigError
-
-SWEEPS_DIR = EXPERIMENTS_DIR / "sweeps"
+from ssv.config import ConfigError, experiment_file
+from ssv.console import run_command
 
 
 def sweep_path(name: str) -> Path:
-    path = SWEEPS_DIR / f"{name}.yaml"
-    if not path.is_file():
-        known = ", ".join(sorted(p.stem for p in SWEEPS_DIR.glob("*.yaml")))
-        raise ConfigError(f"unknown sweep '{name}': no {path}. Known: {known}")
-    return path
+    """``experiments/sweeps/<name>.yaml``, or the user's own from ``$SSV_EXPERIMENTS/sweeps``."""
+    return experiment_file(name, "sweeps", "sweep")
 
 
 def load_sweep(path: Path) -> dict:
@@ -75,17 +71,18 @@ def agent_command(sweep: dict, parameters: dict) -> list[str]:
     return command
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--sweep", required=True, help="name of experiments/sweeps/<name>.yaml")
+    parser.add_argument("--sweep", required=True,
+                        help="name of experiments/sweeps/<name>.yaml or $SSV_EXPERIMENTS/sweeps/<name>.yaml")
     parser.add_argument("--project", default="ssv")
     parser.add_argument("--count", type=int, help="runs for this agent (default: until the sweep ends)")
-    args = parser.parse_args(argv)
-    try:
-        sweep = load_sweep(sweep_path(args.sweep))
-    except ConfigError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    return parser.parse_args(argv)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Creates the sweep on W&B and starts one agent on this machine."""
+    sweep = load_sweep(sweep_path(args.sweep))
     import wandb
 
     sweep_id = wandb.sweep(sweep, project=args.project)
@@ -94,6 +91,10 @@ def main(argv: list[str] | None = None) -> int:
         agent[-1:-1] = ["--count", str(args.count)]
     print(f"sweep {sweep_id} created; starting an agent: {' '.join(agent)}", flush=True)
     return subprocess.call(agent)
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_command(run, parse_args(argv), (ConfigError,))
 
 
 if __name__ == "__main__":

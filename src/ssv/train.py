@@ -28,6 +28,7 @@ from ssv.checkpointing import (
     resolve_resume,
 )
 from ssv.config import PROFILES, ConfigError, experiment_path, load_config, to_container
+from ssv.console import fail, run_command
 from ssv.labeled_sources import read_labeled_source
 from ssv.synthetic.collection import read_split, train_images
 
@@ -35,15 +36,16 @@ log = logging.getLogger("ssv.train")
 
 # 128 + SIGTERM, what a shell reports for a process that SIGTERM ended: the run was pre-empted, not finished.
 PREEMPTED_EXIT_CODE = 143
-INPUT_ERROR_EXIT_CODE = 2
 RUN_FAILED_EXIT_CODE = 1
+INPUT_ERRORS = (ConfigError, FileNotFoundError, ResumeError, RunLockedError, UnreadableImagesError)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Overrides come as ``key=value`` or, the way W&B sweep agents pass them, as ``--key=value``."""
     parser = argparse.ArgumentParser(description=__doc__)
     source = parser.add_mutually_exclusive_group()
-    source.add_argument("--category", default="faces", help="experiment name: experiments/<name>.yaml")
+    source.add_argument("--category", default="faces",
+                        help="experiment name: experiments/<name>.yaml or $SSV_EXPERIMENTS/<name>.yaml")
     source.add_argument("--config", type=Path, help="path to an experiment YAML file")
     parser.add_argument("--profile", choices=PROFILES, help="default: cpu without a GPU, paper with one")
     parser.add_argument("--resume", help="a checkpoint to continue from, or 'auto' for the newest readable one")
@@ -265,35 +267,27 @@ def evaluate_after_training(config: DictConfig, model, trainer: pl.Trainer, run_
         logger.save()
 
 
-def report(error: Exception, exit_code: int) -> int:
-    print(f"error: {error}", file=sys.stderr)
-    return exit_code
-
-
-def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    # The EMA generator and the image-consistency features are frozen in eval mode on purpose.
-    warnings.filterwarnings("ignore", message=".*module\\(s\\) in eval mode at the start of training")
-    # Checkpoints are taken after both optimizer steps of an iteration, which is what resuming needs.
-    warnings.filterwarnings("ignore", message=".*no pre-optimization state was saved.*")
-    args = parse_args(argv)
-    try:
-        config_path = args.config or experiment_path(args.category)
-        config = load_config(config_path, args.overrides, profile=args.profile)
-        resume = resolve_resume(args.resume, config.runs_dir, config.category)
-    except (ConfigError, FileNotFoundError, ResumeError) as error:
-        return report(error, INPUT_ERROR_EXIT_CODE)
+def run(args: argparse.Namespace) -> int:
+    config_path = args.config or experiment_path(args.category)
+    config = load_config(config_path, args.overrides, profile=args.profile)
+    resume = resolve_resume(args.resume, config.runs_dir, config.category)
     try:
         train(config, resume)
-    except (ConfigError, RunLockedError, UnreadableImagesError) as error:
-        return report(error, INPUT_ERROR_EXIT_CODE)
     except CheckpointSaveError as error:
-        return report(error, RUN_FAILED_EXIT_CODE)
+        return fail(error, RUN_FAILED_EXIT_CODE)
     except SIGTERMException:
         print(f"SSV run pre-empted (SIGTERM): exit code {PREEMPTED_EXIT_CODE}; continue it with RESUME=auto",
               file=sys.stderr, flush=True)
         return PREEMPTED_EXIT_CODE
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    # The EMA generator and the image-consistency features are frozen in eval mode on purpose.
+    warnings.filterwarnings("ignore", message=".*module\\(s\\) in eval mode at the start of training")
+    # Checkpoints are taken after both optimizer steps of an iteration, which is what resuming needs.
+    warnings.filterwarnings("ignore", message=".*no pre-optimization state was saved.*")
+    return run_command(run, parse_args(argv), INPUT_ERRORS, log_level=logging.INFO)
 
 
 if __name__ == "__main__":

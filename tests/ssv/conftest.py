@@ -19,18 +19,6 @@ TINY = [
     "data.batch_size=4",
 ]
 NUM_TEST = 30
-TINY_TRAINING = [
-    "model.width=0.125",
-    "model.code_size=8",
-    "model.mapping_layers=2",
-    "imc.weights=null",
-    "data.batch_size=2",
-    "data.num_workers=0",
-    "data.synthetic.num_train=12",
-    "data.synthetic.num_test=2",
-    "trainer.logger=csv",
-    "evaluation.after_training=false",
-]
 
 
 def tiny_config(*overrides):
@@ -78,14 +66,3 @@ def supervised_checkpoint(tmp_path_factory, rendered_faces) -> Path:
 def tiny():
     """``tiny(*overrides)``: the tiny faces config with extra dotlist overrides."""
     return tiny_config
-
-
-def tiny_training_args(tmp_path: Path, *extra: str) -> list[str]:
-    return ["--category", "faces", "--profile", "small", *TINY_TRAINING,
-            f"runs_dir={tmp_path / 'runs'}", f"data.synthetic.cache_dir={tmp_path / 'synthetic'}", *extra]
-
-
-@pytest.fixture
-def tiny_args():
-    """``tiny_args(tmp_path, *extra)``: ``ssv.train`` arguments of a tiny CSV-logged run writing under ``tmp_path``."""
-    return tiny_training_args

@@ -3,7 +3,15 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
-from ssv.config import EXPERIMENTS_DIR, ConfigError, experiment_path, from_container, load_config, to_container
+from ssv.config import (
+    EXPERIMENTS_DIR,
+    USER_EXPERIMENTS_VARIABLE,
+    ConfigError,
+    experiment_path,
+    from_container,
+    load_config,
+    to_container,
+)
 
 
 def faces(*overrides, profile="paper"):
@@ -92,6 +100,26 @@ def test_unknown_key_in_a_file_names_the_file(tmp_path):
 def test_unknown_experiment_lists_the_known_ones():
     with pytest.raises(ConfigError, match="faces"):
         experiment_path("horses")
+
+
+def test_a_users_experiment_folder_comes_first_and_its_files_build_on_the_shipped_ones(tmp_path, monkeypatch):
+    (tmp_path / "profiles").mkdir()
+    (tmp_path / "profiles" / "small.yaml").write_text("model: {image_size: 256}\n")
+    (tmp_path / "faces.yaml").write_text("inherit: faces.yaml\nloss: {imc: 0.0}\n")
+    (tmp_path / "mine.yaml").write_text("inherit: faces.yaml\ncategory: cars\n")
+    monkeypatch.setenv(USER_EXPERIMENTS_VARIABLE, str(tmp_path))
+    assert experiment_path("faces") == tmp_path / "faces.yaml"
+    assert experiment_path("cars") == EXPERIMENTS_DIR / "cars.yaml"
+    mine = load_config(experiment_path("mine"), profile="small")
+    assert (mine.category, mine.loss.imc, mine.model.image_size) == ("cars", 0.0, 256)
+    with pytest.raises(ConfigError, match="Known: .*faces.*mine"):
+        experiment_path("horses")
+
+
+def test_a_missing_user_experiment_folder_is_named(tmp_path, monkeypatch):
+    monkeypatch.setenv(USER_EXPERIMENTS_VARIABLE, str(tmp_path / "nope"))
+    with pytest.raises(ConfigError, match=f"{USER_EXPERIMENTS_VARIABLE}=.*nope"):
+        experiment_path("faces")
 
 
 def test_container_round_trip_is_plain_and_validated():

@@ -5,10 +5,10 @@ import sys
 
 import pytest
 
-from ssv.config import ConfigError, experiment_path, load_config
-from ssv.sweep import SWEEPS_DIR, agent_command, load_sweep, sample_parameters, sweep_path
+from ssv.config import EXPERIMENTS_DIR, USER_EXPERIMENTS_VARIABLE, ConfigError, experiment_path, load_config
+from ssv.sweep import agent_command, load_sweep, sample_parameters, sweep_path
 
-SWEEP_FILES = sorted(SWEEPS_DIR.glob("*.yaml"))
+SWEEP_FILES = sorted((EXPERIMENTS_DIR / "sweeps").glob("*.yaml"))
 TINY = [
     "model.width=0.125", "model.code_size=8", "model.mapping_layers=2", "imc.weights=null",
     "data.num_workers=0", "data.synthetic.num_train=40", "data.synthetic.num_test=8",
@@ -52,6 +52,14 @@ def test_the_agent_command_trains(path, tmp_path):
 def test_unknown_sweep_lists_the_known_ones():
     with pytest.raises(ConfigError, match="loss-weights"):
         sweep_path("nope")
+
+
+def test_a_users_sweep_folder_is_searched_first(tmp_path, monkeypatch):
+    (tmp_path / "sweeps").mkdir()
+    (tmp_path / "sweeps" / "mine.yaml").write_text("method: grid\n")
+    monkeypatch.setenv(USER_EXPERIMENTS_VARIABLE, str(tmp_path))
+    assert sweep_path("mine") == tmp_path / "sweeps" / "mine.yaml"
+    assert sweep_path("lr-batch") == EXPERIMENTS_DIR / "sweeps" / "lr-batch.yaml"
 
 
 def test_a_sweep_without_args_is_rejected(tmp_path):

@@ -31,6 +31,7 @@ from torch import nn
 from datamodules.labeled import LabeledImageDataModule
 from datamodules.manifest import LabeledImage, ManifestError
 from ssv.config import PROFILES, ConfigError, experiment_path, load_config, to_container
+from ssv.console import run_command
 from ssv.evaluation import (
     DEFAULT_N_CALIBRATION,
     CalibrationError,
@@ -359,8 +360,8 @@ def run_row(name: str, config: DictConfig, args: argparse.Namespace, test_items:
     return RowResult(name, row.label, trained, result, curve)
 
 
-def run_benchmark(args: argparse.Namespace, command: str) -> Path:
-    """Trains and evaluates every requested row; writes the table as markdown and JSON; returns the output folder."""
+def run_benchmark(args: argparse.Namespace) -> int:
+    """Trains and evaluates every requested row; writes the table as markdown and JSON."""
     configs = {name: row_config(ROWS[name], args) for name in args.rows}  # a missing experiment fails first
     base = row_config(ROWS["ssv-full"], args)
     test_items = read_split("test", **synthetic_collection(base))
@@ -376,7 +377,7 @@ def run_benchmark(args: argparse.Namespace, command: str) -> Path:
         "model": {"image_size": base.model.image_size, "width": base.model.width},
         "batch_size": base.data.batch_size,
         "machine": machine_description(),
-        "command": command,
+        "command": args.command,
         "n_calibration": rows[0].result.metrics["n_calibration"],
         "n_test": rows[0].result.metrics["n_test"],
         "calibration_seed": args.seed,
@@ -388,19 +389,14 @@ def run_benchmark(args: argparse.Namespace, command: str) -> Path:
     if any(row.curve for row in rows):
         print(write_learning_curve(rows, header, out_dir / CURVE_FILE))
     print(f"Wrote {out_dir / TABLE_FILE}, {out_dir / JSON_FILE} and per-row evaluations under {out_dir}")
-    return out_dir
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
-    try:
-        run_benchmark(args, command="python -m ssv.benchmark.accuracy " + shlex.join(argv))
-    except (ConfigError, ManifestError, CalibrationError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    return 0
+    args.command = "python -m ssv.benchmark.accuracy " + shlex.join(argv)
+    return run_command(run_benchmark, args, (ConfigError, ManifestError, CalibrationError), log_level=logging.INFO)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from ssv.benchmark.measure import Case, machine, run_case, table
 from ssv.config import PROFILES, ConfigError, default_profile, experiment_path, load_config
+from ssv.console import run_command
 from ssv.inference.benchmark import run_deployment_case
 
 VARIANTS = {"bf16": {"precision": "bf16-mixed"}, "compile": {"compiled": True}}
@@ -111,13 +112,9 @@ def report(records: list[dict], results: dict) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> None:
-    args = parse_args(argv)
-    try:
-        args.profile = args.profile or default_profile()
-        config = load_config(experiment_path(args.category), args.overrides, profile=args.profile)
-    except ConfigError as error:
-        sys.exit(f"error: {error}")
+def run(args: argparse.Namespace) -> int:
+    args.profile = args.profile or default_profile()
+    config = load_config(experiment_path(args.category), args.overrides, profile=args.profile)
     args.batch = args.batch or config.data.batch_size
     out = args.out or Path("runs") / "bench" / f"speed-{args.profile}-b{args.batch}"
     records = []
@@ -130,7 +127,12 @@ def main(argv: list[str] | None = None) -> None:
     payload = {"machine": machine(), "command": " ".join(sys.argv), "results": results, "records": records}
     (out / "bench.json").write_text(json.dumps(payload, indent=2))
     print(f"wrote {out / 'bench.json'}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_command(run, parse_args(argv), (ConfigError,))
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

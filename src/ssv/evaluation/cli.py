@@ -19,7 +19,7 @@ from ssv.evaluation.evaluator import evaluate_model
 from ssv.evaluation.protocol import DEFAULT_N_CALIBRATION, CalibrationError
 from ssv.evaluation.report import format_table, write_report
 from ssv.inference.calibration import save_evaluation_calibration
-from ssv.inference.console import one_line
+from ssv.console import run_command
 from ssv.labeled_sources import LABELED_SOURCES, SYNTHETIC_SCHEME, read_labeled_source
 
 
@@ -127,14 +127,8 @@ def evaluate(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("pytorch_lightning").setLevel(logging.WARNING)  # keep the output to the progress bar and table
-    args = parse_args(argv)
-    try:
-        return evaluate(args)
-    except INPUT_ERRORS as error:
-        print(f"error: {one_line(error)}", file=sys.stderr)
-        return 2
+    return run_command(evaluate, parse_args(argv), INPUT_ERRORS)
 
 
 if __name__ == "__main__":

@@ -22,8 +22,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ssv.console import run_command
 from ssv.evaluation.checkpoints import CheckpointError, load_viewpoint_model
-from ssv.inference.console import one_line
 from ssv.evaluation.protocol import fit_angle
 from ssv.module import SSVModule
 from ssv.viewpoint import ANGLES, decode, encode, sample_views, viewpoint_loss
@@ -124,22 +124,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    try:
-        model = load_viewpoint_model(args.ckpt)
-        if not isinstance(model, SSVModule):
-            raise CheckpointError(f"{args.ckpt}: holds a {type(model).__name__}, which has no generator to diagnose")
-        report = diagnose(model, samples=args.samples, seed=args.seed)
-    except (CheckpointError, ValueError) as error:
-        print(f"error: {one_line(error)}", file=sys.stderr)
-        return 2
+def run(args: argparse.Namespace) -> int:
+    model = load_viewpoint_model(args.ckpt)
+    if not isinstance(model, SSVModule):
+        raise CheckpointError(f"{args.ckpt}: holds a {type(model).__name__}, which has no generator to diagnose")
+    report = diagnose(model, samples=args.samples, seed=args.seed)
     out = args.out or args.ckpt.parent / f"diagnostics-{args.ckpt.stem}"
     out.mkdir(parents=True, exist_ok=True)
     (out / DIAGNOSTICS_FILE).write_text(json.dumps({"checkpoint": str(args.ckpt), **report}, indent=2))
     print(format_report(report, f"Viewpoint diagnostics of {args.ckpt}"))
     print(f"Wrote {out / DIAGNOSTICS_FILE}")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_command(run, parse_args(argv), (CheckpointError, ValueError))
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -20,7 +21,8 @@ from typing import Callable
 import torch
 
 from ssv.benchmark.measure import Case, Record, machine, peak_memory_mib, table
-from ssv.config import PROFILES, default_profile
+from ssv.config import PROFILES, ConfigError, default_profile
+from ssv.console import run_command
 from ssv.inference.checkpoint import TrainedViewpointNetwork, weights_fingerprint
 from ssv.inference.estimator import AnglesOf, TorchViewpoints
 from ssv.inference.export import ViewpointGraph, export_onnx
@@ -109,16 +111,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> None:
+def run(args: argparse.Namespace) -> int:
     """Only the inference records of ``make bench`` (``python -m ssv.inference.benchmark``), printed as a table."""
-    args = parse_args(argv)
     profile = args.profile or default_profile()
     case = Case("predict", profile, 1, args.overrides, args.category, compiled=not args.no_compile,
                 iterations=args.iterations, warmup=args.warmup)
     records = run_deployment_case(case)
     print(f"{machine()}; profile {profile}, image size {records[0]['image_size']}")
     print(table(records))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_command(run, parse_args(argv), (ConfigError,))
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

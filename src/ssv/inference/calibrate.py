@@ -21,7 +21,7 @@ from datamodules.manifest import LabeledImage, ManifestError
 from ssv.evaluation.protocol import CalibrationError, check_calibration_count, fit_angle
 from ssv.inference.calibration import Calibration, CalibrationFileError, calibration_path
 from ssv.inference.checkpoint import CheckpointError
-from ssv.inference.console import run_command
+from ssv.console import run_command
 from ssv.inference.estimator import ViewpointEstimator
 from ssv.inference.images import ImageInputError
 from ssv.labeled_sources import read_labeled_source

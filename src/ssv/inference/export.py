@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from ssv.inference.checkpoint import CheckpointError, TrainedViewpointNetwork, load_viewpoint_network
-from ssv.inference.console import run_command
+from ssv.console import run_command
 from ssv.inference.onnx_model import FINGERPRINT_KEY, IMAGE_SIZE_KEY, INPUT_NAME, OUTPUT_NAME, SOURCE_KEY, UNITS_KEY
 from ssv.networks import ViewpointNetwork
 from ssv.viewpoint import decode

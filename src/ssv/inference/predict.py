@@ -25,7 +25,7 @@ from datamodules.datasets.crops import FACE_MARGIN, crop_square, square_around
 from datamodules.datasets.face_detector import FaceDetector
 from ssv.inference.calibration import CalibrationFileError
 from ssv.inference.checkpoint import CheckpointError
-from ssv.inference.console import run_command
+from ssv.console import run_command
 from ssv.inference.estimator import ViewpointEstimator
 from ssv.inference.overlay import Box, draw_viewpoint
 from ssv.inference.sources import Frame, ImageFiles, InputError, VideoFrames, open_input

@@ -7,11 +7,13 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import torch
 from PIL import Image
 
+from ssv.console import run_command
 from ssv.synthetic.collection import ensure_rendered
 from ssv.synthetic.render import CATEGORIES, render_batch, sample_styles
 
@@ -39,7 +41,7 @@ def sample_grid(
     return torch.cat(bands)
 
 
-def main(argv: list[str] | None = None) -> None:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m ssv.synthetic.cli", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     mode = parser.add_mutually_exclusive_group(required=True)
@@ -51,19 +53,26 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--cache-dir", type=Path, default=Path("data/synthetic"))
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
 
+
+def run(args: argparse.Namespace) -> int:
     if args.grid is not None:
         args.grid.parent.mkdir(parents=True, exist_ok=True)
         grid = sample_grid(image_size=args.image_size, seed=args.seed)
         Image.fromarray(grid.numpy()).save(args.grid, optimize=True)
         print(f"wrote {args.grid}")
-        return
+        return 0
     path = ensure_rendered(args.category, cache_dir=args.cache_dir, num_train=args.num_train,
                            num_test=args.num_test, image_size=args.image_size, seed=args.seed,
                            progress=not args.no_progress)
     print(path)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_command(run, parse_args(argv), (ValueError,))
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
