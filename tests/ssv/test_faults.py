@@ -32,7 +32,7 @@ def finish(process, timeout=300):
 
 def logged_steps(path: Path) -> list[int]:
     with path.open() as handle:
-        return sorted({int(row["step"]) for row in csv.DictReader(handle) if row.get("loss_v")})
+        return sorted({int(row["step"]) for row in csv.DictReader(handle) if row.get("v/total")})
 
 
 def global_step(checkpoint: Path) -> int:

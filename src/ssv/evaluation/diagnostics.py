@@ -25,8 +25,9 @@ from torch import nn
 from ssv.evaluation.checkpoints import CheckpointError, load_viewpoint_model
 from ssv.inference.console import one_line
 from ssv.evaluation.protocol import fit_angle
+from ssv.losses import view_loss
 from ssv.module import SSVModule
-from ssv.viewpoint import ANGLES, decode, encode, sample_views, viewpoint_loss
+from ssv.viewpoint import ANGLES, decode, encode, sample_views
 
 DIAGNOSTICS_FILE = "diagnostics.json"
 # The difference images compare +-80% of each angle's range: wide turns, inside what training samples.
@@ -60,7 +61,7 @@ def fake_view_fit(
     losses, predictions = [], []
     for batch_codes, batch_views in zip(codes.split(batch_size), views.split(batch_size)):
         output = model.viewpoint_net.per_image(generator(batch_codes, batch_views))
-        losses.append(viewpoint_loss(output.magnitude_logits, output.sign_logits, encode(batch_views)))
+        losses.append(view_loss(output, batch_views))
         predictions.append(decode(output.magnitude_logits, output.sign_logits))
     predicted = torch.cat(predictions)
     return {
