@@ -4,8 +4,9 @@ import subprocess
 import sys
 
 import pytest
+from omegaconf import OmegaConf
 
-from ssv.config import ConfigError, experiment_path, load_config
+from ssv.config import ConfigError, SSVConfig, experiment_path, load_config
 from ssv.sweep import SWEEPS_DIR, agent_command, load_sweep, sample_parameters, sweep_path
 
 SWEEP_FILES = sorted(SWEEPS_DIR.glob("*.yaml"))
@@ -20,6 +21,14 @@ def test_there_are_sweeps_over_loss_weights_and_over_learning_rate_and_batch():
     swept = [set(load_sweep(path)["parameters"]) for path in SWEEP_FILES]
     assert any({"loss.sym", "loss.imc"} <= keys for keys in swept)
     assert any({"optim.lr", "data.batch_size"} <= keys for keys in swept)
+
+
+@pytest.mark.parametrize("path", SWEEP_FILES, ids=lambda p: p.stem)
+def test_the_sweep_command_restates_no_default(path):
+    overrides = [part for part in load_sweep(path)["command"] if "=" in part and not part.startswith(("-", "$"))]
+    defaults = OmegaConf.structured(SSVConfig)
+    restated = [item for item in overrides if str(OmegaConf.select(defaults, item.split("=")[0])) == item.split("=")[1]]
+    assert not restated, f"{path} restates the schema's defaults (src/ssv/config.py): {restated}"
 
 
 @pytest.mark.parametrize("path", SWEEP_FILES, ids=lambda p: p.stem)
