@@ -27,6 +27,7 @@ from ssv.checkpointing import (
     resolve_resume,
 )
 from ssv.config import PROFILES, ConfigError, experiment_path, load_config, to_container
+from ssv.tracking import CSV_LOG_DIR
 
 log = logging.getLogger("ssv.train")
 
@@ -91,12 +92,12 @@ def record_attempt(run_dir: Path, config: DictConfig) -> int:
     """Writes this attempt's config beside the earlier ones and returns the attempt's number.
 
     Attempt 1 writes ``config.yaml``; a resumed attempt n writes ``config-<n>.yaml`` and keeps the previous
-    attempt's ``metrics.csv``, which the CSV logger would delete, as ``metrics-<n-1>.csv``.
+    attempt's CSV logs (``csv/``), which the CSV logger would delete, as ``csv-<n-1>/``.
     """
     attempt = 1 + len(list(run_dir.glob("config*.yaml")))
-    metrics = run_dir / "metrics.csv"
-    if attempt > 1 and metrics.is_file():
-        metrics.rename(run_dir / f"metrics-{attempt - 1}.csv")
+    csv_logs = run_dir / CSV_LOG_DIR
+    if attempt > 1 and csv_logs.is_dir():
+        csv_logs.rename(run_dir / f"{CSV_LOG_DIR}-{attempt - 1}")
     OmegaConf.save(config, run_dir / ("config.yaml" if attempt == 1 else f"config-{attempt}.yaml"), resolve=True)
     return attempt
 
