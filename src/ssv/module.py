@@ -14,8 +14,10 @@ from torch import nn
 from ssv import losses
 from ssv.config import from_container
 from ssv.networks import (
+    AlexNetConv2Features,
     ViewpointOutput,
     build_consistency_features,
+    load_alexnet_weights,
     synthesis_network_from,
     viewpoint_network_from,
 )
@@ -73,7 +75,16 @@ class SSVModule(pl.LightningModule):
     def _build_consistency_features(self) -> nn.Module | None:
         if self.config.loss.imc == 0 or self.config.imc.features == "encoder":
             return None
-        return build_consistency_features(self.config.imc.features, self.config.imc.weights)
+        if self.config.imc.features == "alexnet":
+            # Its pretrained weights are fetched when training starts (``setup``): a model loaded from a
+            # checkpoint finds them in the state dict and must not touch the network.
+            return AlexNetConv2Features()
+        return build_consistency_features(self.config.imc.features)
+
+    def setup(self, stage: str) -> None:
+        """Before training (and before Lightning restores a checkpoint it resumes), fetch L_imc's weights."""
+        if stage == "fit" and isinstance(self.consistency_features, AlexNetConv2Features):
+            load_alexnet_weights(self.consistency_features, self.config.imc.weights)
 
     # ----------------------------------------------------------------------------------------------- sampling
     def draw_codes(self, count: int, generator: torch.Generator | None = None) -> torch.Tensor:

@@ -8,6 +8,7 @@ from torch.utils.data import DataLoader
 from datamodules.random_pairs import RandomMirrorPairs
 from ssv.config import experiment_path, load_config, to_container
 from ssv.module import SSVModule
+from ssv.networks import ALEXNET_IMAGENET_URL
 
 TINY = [
     "model.image_size=64",
@@ -177,6 +178,26 @@ def test_checkpoint_reload_gives_identical_viewpoints(tmp_path):
         assert torch.equal(model(images), restored(images))
         assert torch.equal(model.sample_images(), restored.sample_images())
     assert restored.config == model.config
+
+
+def test_loading_a_checkpoint_never_fetches_weights_and_training_fetches_them_once(tmp_path, monkeypatch):
+    fetched = []
+
+    def no_network(url, *args, **kwargs):
+        fetched.append(url)
+        raise OSError("no network in this test")
+
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", no_network)
+    model = SSVModule(to_container(tiny_config("imc.features=alexnet", "imc.weights=imagenet")))
+    path = tmp_path / "alexnet.ckpt"
+    torch.save({"state_dict": model.state_dict(), "hyper_parameters": dict(model.hparams),
+                "pytorch-lightning_version": pl.__version__}, path)
+    restored = SSVModule.load_from_checkpoint(path, weights_only=True)
+    assert fetched == [], "building or loading a model fetched L_imc's weights"
+    for name, value in model.consistency_features.state_dict().items():
+        assert torch.equal(value, restored.consistency_features.state_dict()[name]), name
+    restored.setup("fit")
+    assert fetched == [ALEXNET_IMAGENET_URL]
 
 
 def test_a_non_finite_loss_skips_the_step_and_repeated_ones_stop_training(monkeypatch):
