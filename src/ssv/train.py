@@ -152,6 +152,7 @@ def distributed_strategy(settings: DictConfig) -> str:
 def build_trainer(config: DictConfig, run_dir: Path) -> pl.Trainer:
     from datamodules.images import SkippedImagesReport
     from ssv.checkpointing import AtomicCheckpointIO, RandomState, SaveOnPreemption
+    from ssv.progress import IterationProgressBar, count_iterations_in_lightnings_messages
     from ssv.samples import SampleWriter
     from ssv.tracking import TrainingSpeed, build_logger
 
@@ -174,7 +175,9 @@ def build_trainer(config: DictConfig, run_dir: Path) -> pl.Trainer:
         LearningRateMonitor(logging_interval="step"),
         TrainingSpeed(),
         SkippedImagesReport(),
+        IterationProgressBar(),
     ]
+    count_iterations_in_lightnings_messages()
     return pl.Trainer(
         default_root_dir=run_dir,
         max_steps=2 * settings.max_steps,

@@ -41,11 +41,17 @@ def test_resume_of_a_missing_checkpoint_fails_clearly(tiny_args, tmp_path, capsy
     assert "nope.ckpt" in capsys.readouterr().err
 
 
-def test_training_writes_periodic_and_last_checkpoints_that_reload(tiny_args, tmp_path):
+def test_training_writes_periodic_and_last_checkpoints_that_reload_and_the_last_samples(tiny_args, tmp_path,
+                                                                                        capsys, caplog):
     assert main(tiny_args(tmp_path, "trainer.max_steps=4", "trainer.checkpoint_every_n_steps=2",
-                          "run_name=ckpt")) == 0
-    checkpoints = tmp_path / "runs" / "faces" / "ckpt" / "checkpoints"
+                          "trainer.sample_every_n_steps=1000", "run_name=ckpt")) == 0
+    run_dir = tmp_path / "runs" / "faces" / "ckpt"
+    checkpoints = run_dir / "checkpoints"
     assert sorted(p.name for p in checkpoints.iterdir()) == ["iter0000002.ckpt", "iter0000004.ckpt", "last.ckpt"]
+    written = sorted(p.name for p in (run_dir / "samples").iterdir())
+    assert written == ["samples_0000004.png", "viewpoint_sweep_0000004.gif", "viewpoint_sweep_0000004.png"]
+    assert "Iterations (epoch 0): 100%|██████████| 4/4" in capsys.readouterr().out, "the bar counts iterations"
+    assert "trainer.max_steps=4 iterations reached" in caplog.text
     model = SSVModule.load_from_checkpoint(checkpoints / "last.ckpt")
     assert model.config.run_name == "ckpt" and model.config.model.width == 0.125
 
