@@ -239,8 +239,9 @@ def evaluation_items(config: DictConfig) -> list | None:
 
 
 def evaluate_after_training(config: DictConfig, model, trainer: pl.Trainer, run_dir: Path) -> None:
-    """The paper's protocol on a labeled set; the table is printed, written to ``eval/`` and logged."""
-    from ssv.evaluation import evaluate_model, format_table, write_report
+    """The paper's protocol on a labeled set; the table is printed, written where ``make eval`` of the last
+    checkpoint on the same data writes it (``eval/last-<data>/``) and logged."""
+    from ssv.evaluation import evaluate_model, format_table, report_dir, write_report
 
     if not config.evaluation.after_training:
         return
@@ -257,7 +258,8 @@ def evaluate_after_training(config: DictConfig, model, trainer: pl.Trainer, run_
         model, items, image_size=config.model.image_size, batch_size=config.data.batch_size,
         n_calibration=config.evaluation.n_calibration, seed=config.trainer.seed, accelerator=config.trainer.accelerator,
     )
-    out_dir = run_dir / "eval"
+    data = config.evaluation.data or f"synthetic:{config.category}"
+    out_dir = report_dir(run_dir / "checkpoints" / LAST_CHECKPOINT, data)
     files = write_report(result, items, out_dir, image_size=config.model.image_size,
                          context={"run": str(run_dir), "category": config.category, "iterations": iteration})
     print(format_table(result, f"Viewpoint errors (degrees) after {iteration} iterations"), flush=True)

@@ -109,7 +109,7 @@ def test_training_ends_with_the_evaluation_table(tiny_args, tmp_path, capsys):
                           "evaluation.n_calibration=4", "data.synthetic.num_test=10")) == 0
     out = capsys.readouterr().out
     assert "MAE calibrated" in out and "after 1 iterations" in out
-    eval_dir = tmp_path / "runs" / "faces" / "evaluated" / "eval"
+    eval_dir = tmp_path / "runs" / "faces" / "evaluated" / "eval" / "last-synthetic-faces"
     assert (eval_dir / "metrics.json").is_file() and (eval_dir / "scatter.png").is_file()
     logged = (tmp_path / "runs" / "faces" / "evaluated").rglob("metrics.csv")
     assert any("eval/mae_mean" in path.read_text() for path in logged)
