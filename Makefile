@@ -37,7 +37,7 @@ export NO_ALBUMENTATIONS_UPDATE := 1
 export PYTHONUNBUFFERED := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install test test-slow lint train data samples-grid clean
+.PHONY: help install test test-quick test-slow lint train data samples-grid clean
 .PHONY: eval diagnose bench bench-accuracy sweep device-check
 .PHONY: predict calibrate export
 .PHONY: prepare shards
@@ -84,8 +84,11 @@ $(STAMP): setup.cfg pyproject.toml
 
 install: $(STAMP) ## Create .venv and install the project (re-runs when setup.cfg changes)
 
-test: $(STAMP) ## Run the default test suite (fast; under ~15 min on 2 cores)
+test: $(STAMP) ## Run the default test suite, what CI runs (about 5 minutes on 2 cores)
 	$(BIN)/python -m pytest
+
+test-quick: $(STAMP) ## The edit-test loop: the default suite without its integration runs (about 30 s)
+	$(BIN)/python -m pytest -m "not slow and not integration"
 
 test-slow: $(STAMP) ## Run only the slow checks
 	$(BIN)/python -m pytest -m slow

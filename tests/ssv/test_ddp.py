@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
+pytestmark = pytest.mark.integration  # trains models: left out of `make test-quick`
+
 SCRIPT = Path(__file__).with_name("ddp_run.py")
 ITERATIONS = 3
 

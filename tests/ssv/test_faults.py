@@ -16,6 +16,8 @@ from pytorch_lightning.plugins.io import TorchCheckpointIO
 from ssv.checkpointing import LOCK_NAME
 from ssv.train import PREEMPTED_EXIT_CODE, main
 
+pytestmark = pytest.mark.integration  # trains models: left out of `make test-quick`
+
 SCRIPT = Path(__file__).with_name("fault_run.py")
 
 

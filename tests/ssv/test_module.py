@@ -10,6 +10,8 @@ from ssv.config import experiment_path, load_config, to_container
 from ssv.module import SSVModule
 from ssv.networks import ALEXNET_IMAGENET_URL
 
+pytestmark = pytest.mark.integration  # trains models: left out of `make test-quick`
+
 TINY = [
     "model.image_size=64",
     "model.width=0.125",

@@ -43,6 +43,7 @@ def test_every_drawn_parameter_set_is_a_valid_config(path):
             assert config[key.split(".")[0]][key.split(".")[1]] == pytest.approx(value)
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("path", SWEEP_FILES, ids=lambda p: p.stem)
 def test_the_agent_command_trains(path, tmp_path):
     sweep = load_sweep(path)

@@ -8,6 +8,8 @@ from ssv.benchmark.reference import ReleaseDesignModule, ReleaseSynthesisNetwork
 from ssv.config import experiment_path, load_config, to_container
 from ssv.module import SSVModule
 
+pytestmark = pytest.mark.integration  # builds and backpropagates both designs: left out of `make test-quick`
+
 BATCH = 4
 # Dropout off: separate passes draw their dropout masks in another order than one merged pass.
 TINY = ["model.image_size=32", "model.width=0.125", "model.code_size=8", "model.mapping_layers=2",

@@ -22,6 +22,7 @@ def test_view_blind_loss_is_zero_when_the_prior_is_one_viewpoint():
     assert view_blind_loss(torch.zeros(3)) == pytest.approx(0.0, abs=1e-9)
 
 
+@pytest.mark.integration
 def test_view_blind_loss_is_the_best_any_constant_prediction_reaches():
     floor = view_blind_loss(RANGES)
     views = sample_views(20_000, RANGES, generator=torch.Generator().manual_seed(1))
