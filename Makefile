@@ -37,7 +37,7 @@ export NO_ALBUMENTATIONS_UPDATE := 1
 export PYTHONUNBUFFERED := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install test test-slow lint train data samples-grid clean
+.PHONY: help install test test-quick test-slow lint train data samples-grid clean
 .PHONY: eval diagnose bench bench-accuracy sweep device-check
 .PHONY: predict calibrate export
 .PHONY: prepare shards
@@ -56,7 +56,8 @@ help: ## List targets and variables
 	@echo "  SWEEP=<name>         sweep: experiments/sweeps/<name>.yaml; COUNT=<n> runs for this agent"
 	@echo "  CKPT=<path.ckpt>     eval: checkpoint of SSV or the supervised baseline; diagnose: of SSV"
 	@echo "  DATA=<spec>          eval: synthetic:<category> (its test split), a labels.csv or a folder holding one"
-	@echo "  OUT=<dir>            eval, diagnose, bench, bench-accuracy: output folder (eval, diagnose default: beside the checkpoint)"
+	@echo "  OUT=<dir>            eval, diagnose, bench, bench-accuracy: output folder (eval default: <run>/eval/<ckpt>-<DATA>,"
+	@echo "                       where training's own evaluation goes; diagnose default: beside the checkpoint)"
 	@echo "                       predict: output folder (required); calibrate, export: output file (default: beside CKPT)"
 	@echo "  INPUT=<path>         predict: an image, a folder of images or a video (ARGS=\"--camera 0\" for a webcam)"
 	@echo "  FORMAT=$(FORMAT)          export: onnx | torchscript"
@@ -83,8 +84,11 @@ $(STAMP): setup.cfg setup.py pyproject.toml
 
 install: $(STAMP) ## Create .venv and install the project (re-runs when setup.cfg changes)
 
-test: $(STAMP) ## Run the default test suite (fast; under ~15 min on 2 cores)
+test: $(STAMP) ## Run the default test suite, what CI runs (about 5 minutes on 2 cores)
 	$(BIN)/python -m pytest
+
+test-quick: $(STAMP) ## The edit-test loop: the default suite without its integration runs (about 30 s)
+	$(BIN)/python -m pytest -m "not slow and not integration"
 
 test-slow: $(STAMP) ## Run only the slow checks
 	$(BIN)/python -m pytest -m slow

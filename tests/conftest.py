@@ -57,3 +57,20 @@ def code_running_file(tmp_path):
         return marker
 
     return write
+
+
+# Fixtures that train a model, render a collection, export a model or start a Python process: a test using one
+# (by argument, or by a parameter that names it for ``request.getfixturevalue``) is marked ``integration`` and
+# left out of `make test-quick`.
+INTEGRATION_FIXTURES = {"ssv_checkpoint", "supervised_checkpoint", "rendered_faces", "onnx_model", "run_python",
+                        "tiny_args"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None:
+            used |= {value for value in callspec.params.values() if isinstance(value, str)}
+        if INTEGRATION_FIXTURES & used:
+            item.add_marker(pytest.mark.integration)

@@ -56,8 +56,10 @@ class SyntheticConfig:
 
 @dataclass
 class DataConfig:
+    # A folder of crops (or WebDataset shards); null trains on the embedded synthetic collection.
     root: Optional[str] = None
     synthetic: SyntheticConfig = field(default_factory=SyntheticConfig)
+    # The release's parser default (its command line uses 2).
     batch_size: int = 32
     # Batches of generated images per real batch in V's step: all teach V style and viewpoint (L_z, L_v), the
     # first one alone is the critic's. 1 is the release. Fakes are drawn without gradients, so more are cheap.
@@ -153,6 +155,8 @@ class EvaluationConfig:
 
 @dataclass
 class SSVConfig:
+    """The released recipe on faces; experiment files (``experiments/``) and profiles state only what differs."""
+
     category: str = "faces"
     profile: str = "paper"
     run_name: Optional[str] = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import logging
 from contextlib import contextmanager
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import pytorch_lightning as pl
 import torch
@@ -14,17 +14,27 @@ from torch import nn
 from ssv import losses
 from ssv.config import from_container
 from ssv.networks import (
+    AlexNetConv2Features,
     ViewpointOutput,
     build_consistency_features,
+    load_alexnet_weights,
     synthesis_network_from,
     viewpoint_network_from,
 )
-from ssv.viewpoint import decode, encode, mirror_target, mirror_view, sample_views, viewpoint_loss
+from ssv.viewpoint import decode, mirror_view, sample_views
 
 log = logging.getLogger(__name__)
 
 SAMPLE_COUNT = 16
 SWEEP_STEPS = 8
+
+
+class StepLosses(NamedTuple):
+    """One optimisation step's loss terms, keyed by their names (``ssv.losses``), and its metrics: values that
+    are logged but not optimised."""
+
+    terms: dict[str, torch.Tensor]
+    metrics: dict[str, torch.Tensor]
 
 
 @contextmanager
@@ -65,7 +75,16 @@ class SSVModule(pl.LightningModule):
     def _build_consistency_features(self) -> nn.Module | None:
         if self.config.loss.imc == 0 or self.config.imc.features == "encoder":
             return None
-        return build_consistency_features(self.config.imc.features, self.config.imc.weights)
+        if self.config.imc.features == "alexnet":
+            # Its pretrained weights are fetched when training starts (``setup``): a model loaded from a
+            # checkpoint finds them in the state dict and must not touch the network.
+            return AlexNetConv2Features()
+        return build_consistency_features(self.config.imc.features)
+
+    def setup(self, stage: str) -> None:
+        """Before training (and before Lightning restores a checkpoint it resumes), fetch L_imc's weights."""
+        if stage == "fit" and isinstance(self.consistency_features, AlexNetConv2Features):
+            load_alexnet_weights(self.consistency_features, self.config.imc.weights)
 
     # ----------------------------------------------------------------------------------------------- sampling
     def draw_codes(self, count: int, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -121,21 +140,18 @@ class SSVModule(pl.LightningModule):
 
     def training_step(self, batch: dict, batch_idx: int) -> None:
         viewpoint_optimizer, synthesis_optimizer = self.optimizers()
-        viewpoint_terms = self._optimise(viewpoint_optimizer, lambda: self.viewpoint_step_terms(batch))
-        synthesis_terms = self._optimise(
-            synthesis_optimizer, lambda: self.synthesis_step_terms(batch["image"].shape[0])
-        )
+        viewpoint = self._optimise(viewpoint_optimizer, lambda: self.viewpoint_step_losses(batch))
+        synthesis = self._optimise(synthesis_optimizer, lambda: self.synthesis_step_losses(batch["image"].shape[0]))
         self.update_ema()
-        logged = {f"v/{name}": value for name, value in viewpoint_terms.items()}
-        logged.update({f"s/{name}": value for name, value in synthesis_terms.items()})
+        logged = {f"v/{name}": value for name, value in viewpoint.terms.items()}
+        logged.update({f"s/{name}": value for name, value in synthesis.terms.items()})
+        logged.update(viewpoint.metrics)
+        logged.update(synthesis.metrics)
         logged = self.mean_over_ranks(logged)
-        self.log_dict(logged, on_step=True, prog_bar=False)
+        shown = ("v/total", "s/total", *viewpoint.metrics, *synthesis.metrics)
+        self.log_dict({name: value for name, value in logged.items() if name not in shown}, on_step=True)
+        self.log_dict({name: logged[name] for name in shown}, prog_bar=True, on_step=True)
         self.log("iteration", float(self.iteration), on_step=True)
-        self.log_dict(
-            {"loss_v": logged["v/total"], "loss_s": logged["s/total"], "wgan_gap": logged["v/wgan_gap"]},
-            prog_bar=True,
-            on_step=True,
-        )
 
     def mean_over_ranks(self, values: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Every logged term averaged over the DDP ranks, in one all-reduce."""
@@ -149,10 +165,13 @@ class SSVModule(pl.LightningModule):
         """SSV iterations done; Lightning's global_step counts both optimizers' steps."""
         return self.global_step // 2
 
-    def _optimise(self, optimizer, compute_terms: Callable[[], dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
-        """One step of one network: the other network's parameters get no gradients."""
+    def _optimise(self, optimizer, compute_losses: Callable[[], StepLosses]) -> StepLosses:
+        """One step of one network: the other network's parameters get no gradients.
+
+        Returns the detached terms with their weighted ``total``, and the metrics.
+        """
         self.toggle_optimizer(optimizer)
-        terms = compute_terms()
+        terms, metrics = compute_losses()
         total = self.weighted_total(terms)
         # False only when every term of this step is switched off.
         if total.requires_grad and self._all_ranks_finite(total, terms):
@@ -162,7 +181,7 @@ class SSVModule(pl.LightningModule):
         self.untoggle_optimizer(optimizer)
         logged = {name: value.detach() for name, value in terms.items()}
         logged["total"] = total.detach()
-        return logged
+        return StepLosses(logged, metrics)
 
     def _all_ranks_finite(self, total: torch.Tensor, terms: dict[str, torch.Tensor]) -> bool:
         """False skips the step on every rank; too many such steps stop training."""
@@ -184,10 +203,11 @@ class SSVModule(pl.LightningModule):
         return False
 
     def loss_weight(self, term: str) -> float:
-        return 1.0 if term == "wgan_gap" else float(self.config.loss[_WEIGHT_OF_TERM[term]])
+        """``loss.<term>`` of the config: every term is weighted under its own name."""
+        return float(self.config.loss[term])
 
     def weighted_total(self, terms: dict[str, torch.Tensor]) -> torch.Tensor:
-        weighted = [self.loss_weight(name) * value for name, value in terms.items() if name != "wgan_gap"]
+        weighted = [self.loss_weight(name) * value for name, value in terms.items()]
         return sum(weighted, torch.zeros((), device=self.device))
 
     def enabled(self, term: str) -> bool:
@@ -213,7 +233,7 @@ class SSVModule(pl.LightningModule):
         volumes = self.generator.styled_volume(distinct).index_select(0, style_of_sample)
         return self.generator.render(volumes, codes, views)
 
-    def viewpoint_step_terms(self, batch: dict) -> dict[str, torch.Tensor]:
+    def viewpoint_step_losses(self, batch: dict) -> StepLosses:
         """Step 1 of an iteration (docs/method.md): the losses that train V, with S frozen."""
         real, mirror = batch["image"], batch["mirror"]
         batch_size, fake_batches = real.shape[0], self.config.data.fakes_per_real
@@ -224,14 +244,16 @@ class SSVModule(pl.LightningModule):
         mirrors = [mirror] if symmetry else []
         real_out, *outputs = self.viewpoint_outputs(real, *mirrors, *fakes)
         mirror_out, (fake_out, *extra_out) = outputs[:len(mirrors)], outputs[len(mirrors):]
-        terms = {"wgan_gap": (real_out.score.mean() - fake_out.score.mean()).detach()}
-        if self.enabled("critic"):
-            terms["critic"] = losses.critic_loss(real_out.score, fake_out.score)
+        # How far the critic tells reals from fakes: a metric, not a term.
+        metrics = {"wgan_gap": (real_out.score.mean() - fake_out.score.mean()).detach()}
+        terms = {}
+        if self.enabled("adversarial"):
+            terms["adversarial"] = losses.adversarial_loss(fake_out.score, real_out.score)
         if self.enabled("drift"):
             terms["drift"] = losses.drift_loss(real_out.score)
         if self.enabled("gradient_penalty"):
             blend = self.this_ranks_share(lambda n, rng: torch.rand(n, 1, 1, 1, generator=rng), real.shape[0])
-            terms["gradient_penalty"] = losses.gradient_penalty(
+            terms["gradient_penalty"] = losses.gradient_penalty_loss(
                 lambda x: self.viewpoint_net(x).score, real, fakes[0], blend
             )
         # Every fake batch teaches V to read style and viewpoint; the first one alone plays the critic's game.
@@ -241,9 +263,9 @@ class SSVModule(pl.LightningModule):
             terms.update(self._symmetry_terms(real_out, *mirror_out))
         if self.enabled("imc"):
             terms["imc"] = self._image_consistency(real, real_out)
-        return terms
+        return StepLosses(terms, metrics)
 
-    def synthesis_step_terms(self, batch_size: int) -> dict[str, torch.Tensor]:
+    def synthesis_step_losses(self, batch_size: int) -> StepLosses:
         """Step 2 of an iteration (docs/method.md): the losses that train S, with V frozen."""
         codes_a, views_a = self.sample_latents(batch_size)
         codes_b, views_b = self.sample_latents(batch_size)
@@ -255,11 +277,11 @@ class SSVModule(pl.LightningModule):
         output = self.viewpoint_net(images)
         terms = {}
         if self.enabled("adversarial"):
-            terms["adversarial"] = losses.generator_adversarial_loss(output.score)
+            terms["adversarial"] = losses.adversarial_loss(output.score)
         terms.update(self._reconstruction_terms(output, codes, views))
         if mirrored:
-            terms["gen_flip"] = losses.generator_flip_loss(*mirrored, images[:batch_size])
-        return terms
+            terms["gen_flip"] = losses.gen_flip_loss(*mirrored, images[:batch_size])
+        return StepLosses(terms, metrics={})
 
     def _reconstruction_terms(
         self, output: ViewpointOutput, codes: torch.Tensor, views: torch.Tensor
@@ -267,18 +289,17 @@ class SSVModule(pl.LightningModule):
         """Generative consistency: V recovers the style and viewpoint S was given."""
         terms = {}
         if self.enabled("style"):
-            terms["style"] = losses.style_reconstruction_loss(output.style, codes)
+            terms["style"] = losses.style_loss(output, codes)
         if self.enabled("view"):
-            terms["view"] = viewpoint_loss(output.magnitude_logits, output.sign_logits, encode(views))
+            terms["view"] = losses.view_loss(output, views)
         return terms
 
     def _symmetry_terms(self, real_out: ViewpointOutput, mirror_out: ViewpointOutput) -> dict[str, torch.Tensor]:
         terms = {}
         if self.enabled("sym"):
-            target = mirror_target(real_out.magnitude_logits, real_out.sign_logits)
-            terms["sym"] = viewpoint_loss(mirror_out.magnitude_logits, mirror_out.sign_logits, target)
+            terms["sym"] = losses.sym_loss(real_out, mirror_out)
         if self.enabled("sym_style"):
-            terms["sym_style"] = losses.style_reconstruction_loss(mirror_out.style, real_out.style)
+            terms["sym_style"] = losses.sym_style_loss(real_out, mirror_out)
         return terms
 
     def _image_consistency(self, real: torch.Tensor, real_out: ViewpointOutput) -> torch.Tensor:
@@ -287,12 +308,12 @@ class SSVModule(pl.LightningModule):
         reconstruction = self.generator(real_out.style, views)
         if self.consistency_features is None:  # "encoder": V's own trunk, as a fixed feature extractor
             with frozen(self.viewpoint_net):
-                return losses.image_consistency_loss(
+                return losses.imc_loss(
                     self.viewpoint_net.trunk(real).detach(), self.viewpoint_net.trunk(reconstruction)
                 )
         with torch.no_grad():
             real_features = self.consistency_features(real)
-        return losses.image_consistency_loss(real_features, self.consistency_features(reconstruction))
+        return losses.imc_loss(real_features, self.consistency_features(reconstruction))
 
     @torch.no_grad()
     def update_ema(self) -> None:
@@ -318,17 +339,3 @@ class SSVModule(pl.LightningModule):
             views[angle, :, angle] = steps * self.view_ranges[angle]
         codes = self.fixed_codes[:1].expand(3 * SWEEP_STEPS, -1)
         return self.ema_generator(codes, views.flatten(0, 1))
-
-
-_WEIGHT_OF_TERM = {
-    "critic": "adversarial",
-    "adversarial": "adversarial",
-    "drift": "drift",
-    "gradient_penalty": "gradient_penalty",
-    "style": "style",
-    "view": "view",
-    "sym": "sym",
-    "sym_style": "sym_style",
-    "imc": "imc",
-    "gen_flip": "gen_flip",
-}

@@ -34,18 +34,26 @@ def image_grid(images: np.ndarray, columns: int, padding: int = 2) -> np.ndarray
 
 
 class SampleWriter(pl.Callback):
-    """Every ``every_n_iterations``, saves the EMA sample grid and viewpoint sweep as PNG and logs them."""
+    """Every ``every_n_iterations`` and at the end of training, saves the EMA sample grid and viewpoint sweep as
+    PNG and logs them."""
 
     def __init__(self, directory: Path | str, every_n_iterations: int):
         self.directory = Path(directory)
         self.every_n_iterations = every_n_iterations
+        self.written_at: int | None = None
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         iteration = pl_module.iteration
         if iteration % self.every_n_iterations == 0 or trainer.fast_dev_run:
             self.write(trainer, pl_module, iteration)
 
+    def on_train_end(self, trainer, pl_module) -> None:
+        """A run shorter than the interval, or ending between two writes, still shows what it ended with."""
+        if pl_module.iteration != self.written_at:
+            self.write(trainer, pl_module, pl_module.iteration)
+
     def write(self, trainer: pl.Trainer, pl_module, iteration: int) -> None:
+        self.written_at = iteration
         if not trainer.is_global_zero:
             return
         sweep = to_uint8(pl_module.viewpoint_sweep())

@@ -19,6 +19,9 @@ from ssv.config import to_container
 log = logging.getLogger(__name__)
 
 WANDB_DEFAULT_HOST = "https://api.wandb.ai"
+# The CSV logger's own folder in the run directory: it deletes earlier files in its folder and warns when that
+# folder is not empty, as the run directory never is.
+CSV_LOG_DIR = "csv"
 
 
 def wandb_server_reachable(timeout: float = 3.0) -> bool:
@@ -59,10 +62,10 @@ def build_logger(config: DictConfig, run_dir: Path) -> Logger:
     kind = config.trainer.logger
     if kind == "csv":
         # Written at every logging step, so that a killed run keeps its rows up to the last one.
-        return CSVLogger(save_dir=run_dir, name="", version="",
+        return CSVLogger(save_dir=run_dir, name=CSV_LOG_DIR, version="",
                          flush_logs_every_n_steps=config.trainer.log_every_n_steps)
     if kind == "tensorboard":
-        return TensorBoardLogger(save_dir=run_dir, name="", version="")
+        return TensorBoardLogger(save_dir=run_dir, name=CSV_LOG_DIR, version="")
     offline, reason = wandb_should_run_offline()
     if offline:
         # Never prompt: an offline run is written to disk and can be uploaded later with `wandb sync`.

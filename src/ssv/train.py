@@ -31,6 +31,7 @@ from ssv.config import PROFILES, ConfigError, experiment_path, load_config, to_c
 from ssv.console import fail, run_command
 from ssv.labeled_sources import read_labeled_source
 from ssv.synthetic.collection import read_split, train_images
+from ssv.tracking import CSV_LOG_DIR
 
 log = logging.getLogger("ssv.train")
 
@@ -96,12 +97,12 @@ def record_attempt(run_dir: Path, config: DictConfig) -> int:
     """Writes this attempt's config beside the earlier ones and returns the attempt's number.
 
     Attempt 1 writes ``config.yaml``; a resumed attempt n writes ``config-<n>.yaml`` and keeps the previous
-    attempt's ``metrics.csv``, which the CSV logger would delete, as ``metrics-<n-1>.csv``.
+    attempt's CSV logs (``csv/``), which the CSV logger would delete, as ``csv-<n-1>/``.
     """
     attempt = 1 + len(list(run_dir.glob("config*.yaml")))
-    metrics = run_dir / "metrics.csv"
-    if attempt > 1 and metrics.is_file():
-        metrics.rename(run_dir / f"metrics-{attempt - 1}.csv")
+    csv_logs = run_dir / CSV_LOG_DIR
+    if attempt > 1 and csv_logs.is_dir():
+        csv_logs.rename(run_dir / f"{CSV_LOG_DIR}-{attempt - 1}")
     OmegaConf.save(config, run_dir / ("config.yaml" if attempt == 1 else f"config-{attempt}.yaml"), resolve=True)
     return attempt
 
@@ -155,6 +156,7 @@ def distributed_strategy(settings: DictConfig) -> str:
 
 def build_trainer(config: DictConfig, run_dir: Path) -> pl.Trainer:
     from ssv.checkpointing import AtomicCheckpointIO, RandomState, SaveOnPreemption
+    from ssv.progress import IterationProgressBar, count_iterations_in_lightnings_messages
     from ssv.samples import SampleWriter
     from ssv.tracking import TrainingSpeed, build_logger
 
@@ -177,7 +179,9 @@ def build_trainer(config: DictConfig, run_dir: Path) -> pl.Trainer:
         LearningRateMonitor(logging_interval="step"),
         TrainingSpeed(),
         SkippedImagesReport(),
+        IterationProgressBar(),
     ]
+    count_iterations_in_lightnings_messages()
     return pl.Trainer(
         default_root_dir=run_dir,
         max_steps=2 * settings.max_steps,
@@ -237,8 +241,9 @@ def evaluation_items(config: DictConfig) -> list | None:
 
 
 def evaluate_after_training(config: DictConfig, model, trainer: pl.Trainer, run_dir: Path) -> None:
-    """The paper's protocol on a labeled set; the table is printed, written to ``eval/`` and logged."""
-    from ssv.evaluation import evaluate_model, format_table, write_report
+    """The paper's protocol on a labeled set; the table is printed, written where ``make eval`` of the last
+    checkpoint on the same data writes it (``eval/last-<data>/``) and logged."""
+    from ssv.evaluation import evaluate_model, format_table, report_dir, write_report
 
     if not config.evaluation.after_training:
         return
@@ -255,7 +260,8 @@ def evaluate_after_training(config: DictConfig, model, trainer: pl.Trainer, run_
         model, items, image_size=config.model.image_size, batch_size=config.data.batch_size,
         n_calibration=config.evaluation.n_calibration, seed=config.trainer.seed, accelerator=config.trainer.accelerator,
     )
-    out_dir = run_dir / "eval"
+    data = config.evaluation.data or f"synthetic:{config.category}"
+    out_dir = report_dir(run_dir / "checkpoints" / LAST_CHECKPOINT, data)
     files = write_report(result, items, out_dir, image_size=config.model.image_size,
                          context={"run": str(run_dir), "category": config.category, "iterations": iteration})
     print(format_table(result, f"Viewpoint errors (degrees) after {iteration} iterations"), flush=True)

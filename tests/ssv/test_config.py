@@ -5,13 +5,18 @@ from omegaconf import OmegaConf
 
 from ssv.config import (
     EXPERIMENTS_DIR,
+    INHERIT_KEY,
     USER_EXPERIMENTS_VARIABLE,
     ConfigError,
+    SSVConfig,
     experiment_path,
     from_container,
     load_config,
+    read_yaml,
     to_container,
 )
+
+EXPERIMENT_FILES = sorted(EXPERIMENTS_DIR.glob("*.yaml")) + sorted((EXPERIMENTS_DIR / "profiles").glob("*.yaml"))
 
 
 def faces(*overrides, profile="paper"):
@@ -31,6 +36,40 @@ def test_faces_config_holds_the_recipe():
 def test_every_experiment_file_loads(path: Path):
     config = load_config(path, profile="small")
     assert config.category in ("faces", "cars", "buses")
+
+
+def settings(node: dict, prefix: str = "") -> list[tuple[str, object]]:
+    """``(dotted key, value)`` of every leaf of a nested mapping; lists are leaves."""
+    found = []
+    for key, value in node.items():
+        if isinstance(value, dict):
+            found += settings(value, f"{prefix}{key}.")
+        else:
+            found.append((f"{prefix}{key}", value))
+    return found
+
+
+def restated_settings(path: Path) -> list[str]:
+    """The keys a config file sets to the value it would have without them: the schema's, or its parent's."""
+    own = OmegaConf.to_container(OmegaConf.load(path))
+    parent = own.pop(INHERIT_KEY, None)
+    base = OmegaConf.structured(SSVConfig)
+    if parent is not None:
+        base = OmegaConf.merge(base, read_yaml(path.parent / parent))
+    return [key for key, value in settings(own) if OmegaConf.select(base, key) == value]
+
+
+@pytest.mark.parametrize("path", EXPERIMENT_FILES, ids=lambda p: str(p.relative_to(EXPERIMENTS_DIR)))
+def test_experiment_files_and_profiles_state_only_what_differs_from_the_defaults(path: Path):
+    restated = restated_settings(path)
+    assert not restated, f"{path} restates the schema's defaults (src/ssv/config.py) or its parent's: {restated}"
+
+
+def test_a_restated_default_or_parent_setting_is_found(tmp_path):
+    (tmp_path / "parent.yaml").write_text("loss: {imc: 0.0}\n")
+    (tmp_path / "child.yaml").write_text("inherit: parent.yaml\nloss: {imc: 0.0, sym: 0.4, view: 0.5}\n"
+                                         "optim: {betas: [0.0, 0.99]}\n")
+    assert restated_settings(tmp_path / "child.yaml") == ["loss.imc", "loss.sym", "optim.betas"]
 
 
 def test_ablations_inherit_and_switch_terms_off():

@@ -9,9 +9,10 @@ from ssv.module import SSVModule
 pytestmark = [pytest.mark.cuda, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")]
 
 
-def step_terms(model: SSVModule, batch: dict) -> dict[str, torch.Tensor]:
+def step_terms(model: SSVModule, batch: dict) -> dict[str, dict[str, torch.Tensor]]:
+    """Each step's loss terms, keyed by step."""
     model.latent_generator.manual_seed(0)
-    return {**model.viewpoint_step_terms(batch), **{f"s/{k}": v for k, v in model.synthesis_step_terms(4).items()}}
+    return {"v": model.viewpoint_step_losses(batch).terms, "s": model.synthesis_step_losses(4).terms}
 
 
 def test_a_training_iteration_on_the_gpu_computes_the_cpu_losses(tiny):
@@ -24,8 +25,9 @@ def test_a_training_iteration_on_the_gpu_computes_the_cpu_losses(tiny):
     batch = {"image": torch.rand(4, 3, 32, 32) * 2 - 1, "mirror": torch.rand(4, 3, 32, 32) * 2 - 1}
     on_cpu = step_terms(cpu_model, batch)
     on_gpu = step_terms(gpu_model, {key: value.cuda() for key, value in batch.items()})
-    for name, value in on_cpu.items():
-        torch.testing.assert_close(on_gpu[name].cpu(), value, rtol=2e-3, atol=2e-3, msg=name)
+    for step, terms in on_cpu.items():
+        for name, value in terms.items():
+            torch.testing.assert_close(on_gpu[step][name].cpu(), value, rtol=2e-3, atol=2e-3, msg=f"{step}/{name}")
 
 
 def test_bf16_autocast_keeps_every_loss_finite_and_gives_gradients(tiny):
@@ -34,8 +36,8 @@ def test_bf16_autocast_keeps_every_loss_finite_and_gives_gradients(tiny):
              "mirror": torch.rand(4, 3, 32, 32, device="cuda") * 2 - 1}
     with torch.autocast("cuda", dtype=torch.bfloat16):
         terms = step_terms(model, batch)
-    assert all(torch.isfinite(value) for value in terms.values())
-    model.weighted_total(terms).backward()
+    assert all(torch.isfinite(value) for step in terms.values() for value in step.values())
+    (model.weighted_total(terms["v"]) + model.weighted_total(terms["s"])).backward()
     assert any(p.grad is not None and torch.isfinite(p.grad).all() for p in model.viewpoint_net.parameters())
 
 

@@ -16,6 +16,8 @@ from pytorch_lightning.plugins.io import TorchCheckpointIO
 from ssv.checkpointing import LOCK_NAME
 from ssv.train import PREEMPTED_EXIT_CODE, main
 
+pytestmark = pytest.mark.integration  # trains models: left out of `make test-quick`
+
 SCRIPT = Path(__file__).with_name("fault_run.py")
 
 
@@ -32,7 +34,7 @@ def finish(process, timeout=300):
 
 def logged_steps(path: Path) -> list[int]:
     with path.open() as handle:
-        return sorted({int(row["step"]) for row in csv.DictReader(handle) if row.get("loss_v")})
+        return sorted({int(row["step"]) for row in csv.DictReader(handle) if row.get("v/total")})
 
 
 def global_step(checkpoint: Path) -> int:
@@ -53,12 +55,12 @@ def test_kill_9_then_resume_auto_continues_at_the_checkpoint_and_keeps_every_log
     assert code == -9, err[-3000:]
     run_dir = tmp_path / "runs" / "faces" / "killed"
     assert global_step(run_dir / "checkpoints" / "last.ckpt") == 4  # saved at iteration 2
-    killed_rows = logged_steps(run_dir / "metrics.csv")
+    killed_rows = logged_steps(run_dir / "csv" / "metrics.csv")
     assert killed_rows and (run_dir / LOCK_NAME).exists()
 
     assert main([*args, "trainer.max_steps=4", "--resume", "auto"]) == 0
-    assert logged_steps(run_dir / "metrics-1.csv") == killed_rows
-    resumed_rows = logged_steps(run_dir / "metrics.csv")
+    assert logged_steps(run_dir / "csv-1" / "metrics.csv") == killed_rows
+    resumed_rows = logged_steps(run_dir / "csv" / "metrics.csv")
     assert resumed_rows[0] == 2 and resumed_rows[-1] == 3  # iterations 3 and 4, counted from 0
     assert (run_dir / "config.yaml").read_text().count("max_steps: 50") == 1
     assert "max_steps: 4" in (run_dir / "config-2.yaml").read_text()

@@ -9,6 +9,8 @@ from ssv.module import SSVModule
 from ssv.networks.layers import MinibatchStdDev
 from ssv.supervised import MODEL_KIND_KEY, SUPERVISED_KIND, SupervisedViewpointModule
 
+pytestmark = pytest.mark.integration  # trains models: left out of `make test-quick`
+
 TINY = ["model.image_size=32", "model.width=0.125", "model.code_size=8", "model.mapping_layers=2",
         "imc.features=pixels", "optim.lr=2e-3"]
 COUNT = 8

@@ -4,8 +4,9 @@ import subprocess
 import sys
 
 import pytest
+from omegaconf import OmegaConf
 
-from ssv.config import EXPERIMENTS_DIR, USER_EXPERIMENTS_VARIABLE, ConfigError, experiment_path, load_config
+from ssv.config import EXPERIMENTS_DIR, USER_EXPERIMENTS_VARIABLE, ConfigError, SSVConfig, experiment_path, load_config
 from ssv.sweep import agent_command, load_sweep, sample_parameters, sweep_path
 
 SWEEP_FILES = sorted((EXPERIMENTS_DIR / "sweeps").glob("*.yaml"))
@@ -23,6 +24,14 @@ def test_there_are_sweeps_over_loss_weights_and_over_learning_rate_and_batch():
 
 
 @pytest.mark.parametrize("path", SWEEP_FILES, ids=lambda p: p.stem)
+def test_the_sweep_command_restates_no_default(path):
+    overrides = [part for part in load_sweep(path)["command"] if "=" in part and not part.startswith(("-", "$"))]
+    defaults = OmegaConf.structured(SSVConfig)
+    restated = [item for item in overrides if str(OmegaConf.select(defaults, item.split("=")[0])) == item.split("=")[1]]
+    assert not restated, f"{path} restates the schema's defaults (src/ssv/config.py): {restated}"
+
+
+@pytest.mark.parametrize("path", SWEEP_FILES, ids=lambda p: p.stem)
 def test_every_drawn_parameter_set_is_a_valid_config(path):
     sweep = load_sweep(path)
     rng = random.Random(0)
@@ -34,6 +43,7 @@ def test_every_drawn_parameter_set_is_a_valid_config(path):
             assert config[key.split(".")[0]][key.split(".")[1]] == pytest.approx(value)
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("path", SWEEP_FILES, ids=lambda p: p.stem)
 def test_the_agent_command_trains(path, tmp_path):
     sweep = load_sweep(path)

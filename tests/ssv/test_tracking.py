@@ -1,3 +1,5 @@
+import warnings
+
 import pytest
 from pytorch_lightning.loggers import CSVLogger, WandbLogger
 
@@ -42,7 +44,12 @@ def test_the_default_logger_is_an_offline_wandb_run_in_the_run_directory(no_cred
         logger.experiment.finish()
 
 
-def test_csv_logger_writes_into_the_run_directory(tmp_path):
+def test_csv_logger_writes_into_the_run_directory_without_warning_about_its_files(tmp_path):
     config = load_config(experiment_path("faces"), ["trainer.logger=csv"], profile="small")
+    (tmp_path / "config.yaml").write_text("written before the logger starts\n")
     logger = tracking.build_logger(config, tmp_path)
-    assert isinstance(logger, CSVLogger) and logger.log_dir.startswith(str(tmp_path))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        logger.log_metrics({"v/total": 1.0}, step=0)
+        logger.save()
+    assert isinstance(logger, CSVLogger) and (tmp_path / tracking.CSV_LOG_DIR / "metrics.csv").is_file()

@@ -9,6 +9,8 @@ import torch
 from ssv.module import SSVModule
 from ssv.train import PREEMPTED_EXIT_CODE, main, parse_args
 
+pytestmark = pytest.mark.integration  # trains models: left out of `make test-quick`
+
 
 def test_sweep_style_flags_become_overrides():
     args = parse_args(["--category", "cars", "loss.sym=0.2", "--loss.imc=0.3", "--data.batch_size=4"])
@@ -41,11 +43,16 @@ def test_resume_of_a_missing_checkpoint_fails_clearly(tiny_args, tmp_path, capsy
     assert "nope.ckpt" in capsys.readouterr().err
 
 
-def test_training_writes_periodic_and_last_checkpoints_that_reload(tiny_args, tmp_path):
+def test_training_writes_periodic_and_last_checkpoints_that_reload_and_the_last_samples(tiny_args, tmp_path,
+                                                                                        capsys):
     assert main(tiny_args(tmp_path, "trainer.max_steps=4", "trainer.checkpoint_every_n_steps=2",
-                          "run_name=ckpt")) == 0
-    checkpoints = tmp_path / "runs" / "faces" / "ckpt" / "checkpoints"
+                          "trainer.sample_every_n_steps=1000", "run_name=ckpt")) == 0
+    run_dir = tmp_path / "runs" / "faces" / "ckpt"
+    checkpoints = run_dir / "checkpoints"
     assert sorted(p.name for p in checkpoints.iterdir()) == ["iter0000002.ckpt", "iter0000004.ckpt", "last.ckpt"]
+    written = sorted(p.name for p in (run_dir / "samples").iterdir())
+    assert written == ["samples_0000004.png", "viewpoint_sweep_0000004.gif", "viewpoint_sweep_0000004.png"]
+    assert "Iterations (epoch 0): 100%|██████████| 4/4" in capsys.readouterr().out, "the bar counts iterations"
     model = SSVModule.load_from_checkpoint(checkpoints / "last.ckpt")
     assert model.config.run_name == "ckpt" and model.config.model.width == 0.125
 
@@ -103,7 +110,7 @@ def test_training_ends_with_the_evaluation_table(tiny_args, tmp_path, capsys):
                           "evaluation.n_calibration=4", "data.synthetic.num_test=10")) == 0
     out = capsys.readouterr().out
     assert "MAE calibrated" in out and "after 1 iterations" in out
-    eval_dir = tmp_path / "runs" / "faces" / "evaluated" / "eval"
+    eval_dir = tmp_path / "runs" / "faces" / "evaluated" / "eval" / "last-synthetic-faces"
     assert (eval_dir / "metrics.json").is_file() and (eval_dir / "scatter.png").is_file()
     logged = (tmp_path / "runs" / "faces" / "evaluated").rglob("metrics.csv")
     assert any("eval/mae_mean" in path.read_text() for path in logged)

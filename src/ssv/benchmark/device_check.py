@@ -87,7 +87,7 @@ def trainings(out: Path, minutes: float, overrides: list[str]) -> dict:
     for profile, (command, log, started, process) in running.items():
         code = process.wait()
         log.close()
-        eval_file = out / "runs" / "faces" / profile / "eval" / "metrics.json"
+        eval_file = out / "runs" / "faces" / profile / "eval" / "last-synthetic-faces" / "metrics.json"
         results[profile] = {"command": shlex.join(command), "exit_code": code, "log": log.name,
                             "seconds": round(time.perf_counter() - started, 1),
                             "evaluation": json.loads(eval_file.read_text()) if eval_file.is_file() else None}

@@ -217,17 +217,17 @@ class IterationClock(pl.Callback):
     def _wrap_optimise(self, model: SSVModule) -> None:
         original, calls = model._optimise, itertools.count()
 
-        def timed(optimizer, compute_terms):
+        def timed(optimizer, compute_losses):
             step = self.STEPS[next(calls) % 2]
             synchronize()
             start = time.perf_counter()
             if self.counting:
                 original_backward = model.manual_backward
                 model.manual_backward = self._counted_backward(original_backward)
-                result = self.ledger.wrap_step(step, lambda: original(optimizer, compute_terms))
+                result = self.ledger.wrap_step(step, lambda: original(optimizer, compute_losses))
                 model.manual_backward = original_backward
             else:
-                result = original(optimizer, compute_terms)
+                result = original(optimizer, compute_losses)
             synchronize()
             self.step_seconds[step].append(time.perf_counter() - start)
             return result

@@ -4,7 +4,7 @@ from ssv.evaluation.checkpoints import CheckpointError, load_viewpoint_model
 from ssv.evaluation.evaluator import ViewpointEvaluator, evaluate_model
 from ssv.evaluation.metrics import ViewpointProtocolMetric
 from ssv.evaluation.protocol import DEFAULT_N_CALIBRATION, AngleFit, CalibrationError, ProtocolResult, evaluate_protocol
-from ssv.evaluation.report import format_table, write_report
+from ssv.evaluation.report import format_table, report_dir, write_report
 
 __all__ = [
     "DEFAULT_N_CALIBRATION",
@@ -18,5 +18,6 @@ __all__ = [
     "evaluate_protocol",
     "format_table",
     "load_viewpoint_model",
+    "report_dir",
     "write_report",
 ]

@@ -26,18 +26,7 @@ def load_viewpoint_model(path: str | Path) -> pl.LightningModule:
     if kind not in MODEL_CLASSES or "hyper_parameters" not in checkpoint or "state_dict" not in checkpoint:
         raise CheckpointError(f"{path}: not a checkpoint of an SSV or supervised viewpoint model")
     try:
-        model = MODEL_CLASSES[kind].load_from_checkpoint(
-            path, map_location="cpu", weights_only=True, **_init_overrides(checkpoint)
-        )
+        model = MODEL_CLASSES[kind].load_from_checkpoint(path, map_location="cpu", weights_only=True)
     except (ConfigError, RuntimeError, KeyError, TypeError) as error:
         raise CheckpointError(f"{path}: does not match its stored {kind} config: {error}") from None
     return model.eval()
-
-
-def _init_overrides(checkpoint: dict) -> dict:
-    """The stored config, except that pretrained feature weights are not fetched: the state dict holds them."""
-    hyper_parameters = checkpoint["hyper_parameters"]
-    config = hyper_parameters.get("config")
-    if not isinstance(config, dict) or not isinstance(config.get("imc"), dict):
-        return {}
-    return {"config": {**config, "imc": {**config["imc"], "weights": None}}}

@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import logging
 import math
-import re
 import sys
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from datamodules.manifest import ManifestError
 from ssv.evaluation.checkpoints import CheckpointError, load_viewpoint_model
 from ssv.evaluation.evaluator import evaluate_model
 from ssv.evaluation.protocol import DEFAULT_N_CALIBRATION, CalibrationError
-from ssv.evaluation.report import format_table, write_report
+from ssv.evaluation.report import format_table, report_dir, write_report
 from ssv.inference.calibration import save_evaluation_calibration
 from ssv.console import run_command
 from ssv.labeled_sources import LABELED_SOURCES, SYNTHETIC_SCHEME, read_labeled_source
@@ -47,7 +46,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "path,azimuth,elevation,tilt (degrees, paths relative to the CSV), or a folder holding labels.csv",
     )
     parser.add_argument("--out", type=Path,
-                        help="output folder (default: eval-<checkpoint>-<data> beside the checkpoint)")
+                        help="output folder (default: <run>/eval/<checkpoint>-<data>, where training puts its own)")
     parser.add_argument("--n-calibration", type=positive_int, default=DEFAULT_N_CALIBRATION,
                         help="images used for the per-angle linear calibration (default %(default)s)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the calibration subset (default %(default)s)")
@@ -61,11 +60,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--angles-in-degrees-are-small", action="store_true",
                         help="evaluate although every label is within +-pi degrees (refused by default as radians)")
     return parser.parse_args(argv)
-
-
-def default_output_dir(checkpoint: Path, data: str) -> Path:
-    slug = re.sub(r"[^A-Za-z0-9]+", "-", data).strip("-")
-    return checkpoint.parent / f"eval-{checkpoint.stem}-{slug}"
 
 
 def data_category(spec: str) -> str | None:
@@ -115,7 +109,7 @@ def evaluate(args: argparse.Namespace) -> int:
         num_workers=args.num_workers,
         accelerator=args.accelerator,
     )
-    out_dir = args.out or default_output_dir(args.ckpt, args.data)
+    out_dir = args.out or report_dir(args.ckpt, args.data)
     context = {"checkpoint": str(args.ckpt), "data": args.data, "category": config.category}
     write_report(result, items, out_dir, image_size=config.model.image_size, context=context)
     calibration = save_evaluation_calibration(result.fits, network=model.viewpoint_net, checkpoint=args.ckpt,

@@ -25,14 +25,16 @@ from torch import nn
 from ssv.console import run_command
 from ssv.evaluation.checkpoints import CheckpointError, load_viewpoint_model
 from ssv.evaluation.protocol import fit_angle
+from ssv.losses import view_loss
 from ssv.module import SSVModule
-from ssv.viewpoint import ANGLES, decode, encode, sample_views, viewpoint_loss
+from ssv.viewpoint import ANGLES, decode, encode, sample_views
 
 DIAGNOSTICS_FILE = "diagnostics.json"
 # The difference images compare +-80% of each angle's range: wide turns, inside what training samples.
 CONSISTENCY_FRACTION = 0.8
 PRIOR_SAMPLES = 200_000
 DIAGNOSTICS_BATCH = 64  # for speed only: V reads each image on its own
+READING_MARGIN = 0.9
 
 
 def entropy(probabilities: torch.Tensor) -> torch.Tensor:
@@ -52,6 +54,22 @@ def view_blind_loss(view_ranges: torch.Tensor, count: int = PRIOR_SAMPLES, seed:
     return float(entropy(target.magnitude.mean(dim=0)).sum() + entropy(quadrant_frequencies).sum())
 
 
+def reads_viewpoints(view_loss: float, floor: float) -> bool:
+    """Whether V's L_v on fakes shows that V reads viewpoints from the images.
+
+    Every predictor that ignores the image stays at or above the view-blind floor, and a V that has not yet
+    learned to read fakes sits near it (sampled losses scatter a little around it). A loss clearly below the
+    floor, under ``READING_MARGIN`` of it, takes information from the image.
+    """
+    return view_loss < READING_MARGIN * floor
+
+
+def reading_verdict(view_loss: float, floor: float) -> str:
+    if reads_viewpoints(view_loss, floor):
+        return f"V reads viewpoints from fakes ({1 - view_loss / floor:.0%} below the view-blind floor)"
+    return "V reads no viewpoint from fakes yet (at the view-blind floor: S does not turn, or V does not read it)"
+
+
 @torch.no_grad()
 def fake_view_fit(
     model: SSVModule, generator: nn.Module, codes: torch.Tensor, views: torch.Tensor, batch_size: int
@@ -60,7 +78,7 @@ def fake_view_fit(
     losses, predictions = [], []
     for batch_codes, batch_views in zip(codes.split(batch_size), views.split(batch_size)):
         output = model.viewpoint_net.per_image(generator(batch_codes, batch_views))
-        losses.append(viewpoint_loss(output.magnitude_logits, output.sign_logits, encode(batch_views)))
+        losses.append(view_loss(output, batch_views))
         predictions.append(decode(output.magnitude_logits, output.sign_logits))
     predicted = torch.cat(predictions)
     return {
@@ -103,9 +121,11 @@ def diagnose(model: SSVModule, samples: int = 512, seed: int = 0, consistency_st
 
 def format_report(report: dict, title: str) -> str:
     header = f"{'':<34}" + "".join(f"{name:>11}" for name in ANGLES)
-    lines = [title, f"V's L_v on fakes vs the view-blind floor {report['view_blind_loss']:.3f}:"]
+    floor = report["view_blind_loss"]
+    lines = [title, f"V's L_v on fakes vs the view-blind floor {floor:.3f}:"]
     for label in ("generator", "ema_generator"):
-        lines.append(f"  {label:<16} L_v {report[label]['view_loss']:.3f}")
+        view_loss = report[label]["view_loss"]
+        lines.append(f"  {label:<16} L_v {view_loss:.3f}: {reading_verdict(view_loss, floor)}")
     lines.append(header)
     for label in ("generator", "ema_generator"):
         entry = report[label]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,19 @@ PREDICTIONS_FILE = "predictions.csv"
 SCATTER_PLOT = "scatter.png"
 ERROR_PLOT = "error_histogram.png"
 EXAMPLES_PLOT = "axes_examples.png"
+CHECKPOINTS_FOLDER = "checkpoints"
+
+
+def report_dir(checkpoint: Path, data: str) -> Path:
+    """Where the evaluation of ``checkpoint`` on ``data`` goes, after training and from ``make eval`` alike.
+
+    ``<run>/eval/<checkpoint>-<data>/`` for a checkpoint in a run's ``checkpoints/`` folder, else
+    ``eval/<checkpoint>-<data>/`` beside the checkpoint.
+    """
+    folder = checkpoint.parent
+    run_dir = folder.parent if folder.name == CHECKPOINTS_FOLDER else folder
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", data).strip("-")
+    return run_dir / "eval" / f"{checkpoint.stem}-{slug}"
 
 
 def format_table(result: ProtocolResult, title: str) -> str:

@@ -1,6 +1,12 @@
 """The SSV networks: synthesis S(z, v), viewpoint/discriminator V(x) and image-consistency features Phi."""
 
-from ssv.networks.features import ALEXNET_IMAGENET_URL, FEATURE_KINDS, build_consistency_features
+from ssv.networks.features import (
+    ALEXNET_IMAGENET_URL,
+    FEATURE_KINDS,
+    AlexNetConv2Features,
+    build_consistency_features,
+    load_alexnet_weights,
+)
 from ssv.networks.synthesis import MappingNetwork, SynthesisNetwork, rotate_volume
 from ssv.networks.viewpoint_net import ViewpointNetwork, ViewpointOutput
 
@@ -8,12 +14,14 @@ __all__ = [
     "synthesis_network_from",
     "viewpoint_network_from",
     "ALEXNET_IMAGENET_URL",
+    "AlexNetConv2Features",
     "FEATURE_KINDS",
     "MappingNetwork",
     "SynthesisNetwork",
     "ViewpointNetwork",
     "ViewpointOutput",
     "build_consistency_features",
+    "load_alexnet_weights",
     "rotate_volume",
 ]
 

@@ -64,7 +64,12 @@ class PixelFeatures(_FrozenFeatures):
         return images.flatten(1)
 
 
-def _load_alexnet_weights(network: AlexNetConv2Features, weights: str | None) -> str:
+def load_alexnet_weights(network: AlexNetConv2Features, weights: str | None) -> None:
+    """Loads the requested weights (see ``build_consistency_features``) into ``network`` and logs which."""
+    logger.info("Image-consistency features: AlexNet conv2 with %s", _load_weights(network, weights))
+
+
+def _load_weights(network: AlexNetConv2Features, weights: str | None) -> str:
     """Loads the requested weights into ``network``; returns a description of those in use."""
     if weights is None or weights.lower() == "none":
         return "random initialisation (no pretrained weights requested)"
@@ -103,8 +108,7 @@ def build_consistency_features(
     """
     if kind == "alexnet":
         network = AlexNetConv2Features()
-        description = _load_alexnet_weights(network, weights)
-        logger.info("Image-consistency features: AlexNet conv2 with %s", description)
+        load_alexnet_weights(network, weights)
         return network
     if kind == "pixels":
         logger.info("Image-consistency features: raw pixels at %s px (no weights)", pixel_size or "full")

@@ -7,6 +7,8 @@ import torch
 
 from ssv.benchmark.accuracy import ROWS, main, parse_args, parse_rows, row_config
 
+pytestmark = pytest.mark.integration  # trains models: left out of `make test-quick`
+
 BUDGET_MINUTES = 0.03
 N_CALIBRATION = 8
 TRAINED_ROWS = ["supervised", "ssv-full"]

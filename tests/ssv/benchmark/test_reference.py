@@ -8,6 +8,8 @@ from ssv.benchmark.reference import ReleaseDesignModule, ReleaseSynthesisNetwork
 from ssv.config import experiment_path, load_config, to_container
 from ssv.module import SSVModule
 
+pytestmark = pytest.mark.integration  # builds and backpropagates both designs: left out of `make test-quick`
+
 BATCH = 4
 # Dropout off: separate passes draw their dropout masks in another order than one merged pass.
 TINY = ["model.image_size=32", "model.width=0.125", "model.code_size=8", "model.mapping_layers=2",
@@ -29,7 +31,10 @@ def stacked_batch():
 
 
 def terms_after_backward(module, step):
-    terms = module.viewpoint_step_terms(stacked_batch()) if step == "viewpoint" else module.synthesis_step_terms(BATCH)
+    if step == "viewpoint":
+        terms = module.viewpoint_step_losses(stacked_batch()).terms
+    else:
+        terms = module.synthesis_step_losses(BATCH).terms
     module.zero_grad(set_to_none=True)
     module.weighted_total(terms).backward()
     return {name: value.detach() for name, value in terms.items()}
@@ -69,8 +74,8 @@ def test_the_reference_makes_the_passes_the_release_makes():
         log = calls[name]
         module.viewpoint_net.register_forward_hook(lambda m, args, out, log=log: log.append(("V", len(args[0]))))
         module.generator.register_forward_hook(lambda m, args, out, log=log: log.append(("S", len(args[0]))))
-        module.viewpoint_step_terms(stacked_batch())
-        module.synthesis_step_terms(BATCH)
+        module.viewpoint_step_losses(stacked_batch())
+        module.synthesis_step_losses(BATCH)
     # V: real, mirror, fake merged; gradient penalty; S step. S: fakes, L_imc; S step merged (not via forward).
     assert calls["optimized"] == [("S", 4), ("V", 12), ("V", 4), ("S", 4), ("V", 12)]
     assert calls["reference"] == [("S", 4), ("V", 4), ("V", 4), ("V", 4), ("V", 4), ("S", 4),

@@ -7,6 +7,8 @@ import pytest
 from ssv.benchmark import speed
 from ssv.benchmark.measure import Case, run_case
 
+pytestmark = pytest.mark.integration  # trains models: left out of `make test-quick`
+
 TINY = ["model.image_size=32", "model.width=0.125", "model.code_size=8", "model.mapping_layers=2"]
 
 

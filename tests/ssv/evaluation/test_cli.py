@@ -1,13 +1,15 @@
 import csv
 import json
 import math
+from pathlib import Path
 
 import pytest
 import torch
 from PIL import Image
 
 from datamodules.manifest import read_manifest
-from ssv.evaluation.cli import default_output_dir, main
+from ssv.evaluation.cli import main
+from ssv.evaluation.report import report_dir
 
 REQUIRED_KEYS = [
     "mae_azimuth", "mae_elevation", "mae_tilt", "mae_mean", "median_geodesic_deg", "acc_pi_6", "n_calibration",
@@ -52,8 +54,9 @@ def test_the_supervised_baseline_goes_through_the_same_path(supervised_checkpoin
     code, stdout, _ = run(capsys, "--ckpt", supervised_checkpoint, "--data", rendered_faces / "test",
                           "--n-calibration", N_CALIBRATION)
     assert code == 0
-    out = default_output_dir(supervised_checkpoint, str(rendered_faces / "test"))
-    assert out.parent == supervised_checkpoint.parent and json.loads((out / "metrics.json").read_text())["n_test"] > 0
+    out = report_dir(supervised_checkpoint, str(rendered_faces / "test"))
+    assert out.parent == supervised_checkpoint.parent / "eval"
+    assert json.loads((out / "metrics.json").read_text())["n_test"] > 0
 
 
 def test_synthetic_spec_renders_the_test_split_at_the_checkpoint_size(ssv_checkpoint, rendered_faces, tmp_path,
@@ -135,3 +138,9 @@ def test_a_category_mismatch_is_refused_before_rendering_unless_allowed(ssv_chec
     assert "trained on faces" in error and "holds cars" in error and "--allow-category-mismatch" in error
     assert requests == []
     assert run(capsys, *argv, "--allow-category-mismatch")[0] == 0 and requests[0]["category"] == "cars"
+
+
+def test_make_eval_writes_where_the_evaluation_after_training_does():
+    run = Path("runs/faces/run")
+    assert report_dir(run / "checkpoints" / "last.ckpt", "synthetic:faces") == run / "eval" / "last-synthetic-faces"
+    assert report_dir(Path("models/v.ckpt"), "data/prepared/biwi") == Path("models/eval/v-data-prepared-biwi")

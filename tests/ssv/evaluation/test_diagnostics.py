@@ -5,7 +5,14 @@ import pytest
 import torch
 
 from ssv.config import to_container
-from ssv.evaluation.diagnostics import DIAGNOSTICS_FILE, diagnose, main, view_blind_loss, view_consistency
+from ssv.evaluation.diagnostics import (
+    DIAGNOSTICS_FILE,
+    diagnose,
+    format_report,
+    main,
+    view_blind_loss,
+    view_consistency,
+)
 from ssv.viewpoint import ANGLES, encode, sample_views, viewpoint_loss
 
 RANGES = torch.tensor([1.4, 1.2, 0.75])
@@ -15,6 +22,7 @@ def test_view_blind_loss_is_zero_when_the_prior_is_one_viewpoint():
     assert view_blind_loss(torch.zeros(3)) == pytest.approx(0.0, abs=1e-9)
 
 
+@pytest.mark.integration
 def test_view_blind_loss_is_the_best_any_constant_prediction_reaches():
     floor = view_blind_loss(RANGES)
     views = sample_views(20_000, RANGES, generator=torch.Generator().manual_seed(1))
@@ -70,6 +78,15 @@ def test_diagnose_reports_every_check_for_both_generators(tiny):
         assert set(entry["fake_r2"]) == set(entry["consistency"]) == set(ANGLES)
         assert all(r2 <= 1.0 for r2 in entry["fake_r2"].values())
         assert all(-1.0 <= value <= 1.0 for value in entry["consistency"].values())
+
+
+@pytest.mark.parametrize("view_loss, verdict", [(3.9, "reads no viewpoint from fakes yet"),
+                                                (4.5, "reads no viewpoint from fakes yet"),
+                                                (1.9, "reads viewpoints from fakes (50% below")])
+def test_the_report_says_whether_v_reads_viewpoints_from_fakes(view_loss, verdict):
+    entry = {"view_loss": view_loss, "fake_r2": dict.fromkeys(ANGLES, 0.0), "consistency": dict.fromkeys(ANGLES, 0.0)}
+    report = {"view_blind_loss": 3.8, "generator": entry, "ema_generator": entry}
+    assert f"L_v {view_loss:.3f}: V {verdict}" in format_report(report, "title")
 
 
 def test_cli_writes_the_report_of_an_ssv_checkpoint(ssv_checkpoint, tmp_path, capsys):
