@@ -1,5 +1,7 @@
-"""Inference fixtures: random images, an image folder, an exported ONNX model and a fresh-interpreter runner."""
+"""Inference fixtures: random images, an image folder, an exported ONNX model, a checkpoint copy to calibrate, labels
+and a fresh-interpreter runner."""
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -26,6 +28,18 @@ def write_image(path: Path, rgb: np.ndarray) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
     return path
+
+
+@pytest.fixture
+def checkpoint(ssv_checkpoint, tmp_path):
+    """A copy of the tiny SSV checkpoint in this test's folder, where its calibration will be written."""
+    return shutil.copy(ssv_checkpoint, tmp_path / "last.ckpt")
+
+
+@pytest.fixture
+def labels(rendered_faces):
+    """The labels.csv of the rendered faces' test split."""
+    return rendered_faces / "test" / "labels.csv"
 
 
 @pytest.fixture

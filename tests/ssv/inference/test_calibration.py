@@ -1,40 +1,21 @@
-"""Calibrations: written by make eval and make calibrate beside the checkpoint, applied by predict, refused for
+"""Calibrations: saved and read back, written by make eval beside the checkpoint, applied by predict, refused for
 another model."""
 
-import csv
 import json
-import shutil
 
 import numpy as np
 import pytest
 
 from ssv.evaluation.cli import main as evaluate
 from ssv.inference import Calibration, CalibrationFileError, ViewpointEstimator, calibration_path, load_calibration
-from ssv.inference.calibrate import main as calibrate
 from ssv.inference.predict import main as predict
 from ssv.viewpoint import ANGLES
-
-
-@pytest.fixture
-def checkpoint(ssv_checkpoint, tmp_path):
-    """A copy of the tiny SSV checkpoint in this test's folder, where its calibration will be written."""
-    return shutil.copy(ssv_checkpoint, tmp_path / "last.ckpt")
-
-
-@pytest.fixture
-def labels(rendered_faces):
-    return rendered_faces / "test" / "labels.csv"
 
 
 def some_calibration(fingerprint: str = "0123456789abcdef") -> Calibration:
     return Calibration({"azimuth": -2.0, "elevation": 0.5, "tilt": 1.0}, {"azimuth": 10.0, "elevation": 0.0,
                        "tilt": -3.0}, {name: 0.9 for name in ANGLES}, "somewhere/labels.csv", 12, fingerprint,
                        "model.ckpt")
-
-
-def angle_rows(path) -> np.ndarray:
-    with path.open(newline="") as handle:
-        return np.array([[float(row[name]) for name in ANGLES] for row in csv.DictReader(handle)])
 
 
 def test_a_calibration_round_trips_and_maps_each_angle(tmp_path):
@@ -53,19 +34,6 @@ def test_eval_saves_its_fits_beside_the_checkpoint(checkpoint, labels, tmp_path)
     for name in ANGLES:
         assert saved["slope"][name] == pytest.approx(metrics[f"slope_{name}"])
         assert saved["intercept"][name] == pytest.approx(metrics[f"intercept_{name}"])
-
-
-def test_calibrate_fits_every_labeled_image_and_predict_applies_it(checkpoint, labels, rendered_faces, tmp_path):
-    assert calibrate(["--ckpt", str(checkpoint), "--data", str(labels)]) == 0
-    calibration = load_calibration(calibration_path(checkpoint))
-    assert calibration.n_images == 30 and calibration.labeled_set == str(labels)
-    images = rendered_faces / "test" / "images"
-    assert predict(["--ckpt", str(checkpoint), "--input", str(images), "--out", str(tmp_path / "raw")]) == 0
-    assert predict(["--ckpt", str(checkpoint), "--input", str(images), "--out", str(tmp_path / "calibrated"),
-                    "--calibration"]) == 0
-    raw, calibrated = angle_rows(tmp_path / "raw" / "predictions.csv"), angle_rows(
-        tmp_path / "calibrated" / "predictions.csv")
-    np.testing.assert_allclose(calibrated, calibration.apply(raw), atol=1e-3)
 
 
 def test_the_onnx_export_accepts_its_checkpoints_calibration(checkpoint, onnx_model, tmp_path):
@@ -91,11 +59,3 @@ def test_a_missing_or_malformed_calibration_is_refused(tmp_path, content, messag
         path.write_text(content)
     with pytest.raises(CalibrationFileError, match=message):
         load_calibration(path)
-
-
-def test_calibrate_refuses_unreadable_labeled_images_in_one_line(checkpoint, tmp_path, capsys):
-    (tmp_path / "broken.png").write_bytes(b"nothing")
-    (tmp_path / "labels.csv").write_text("path,azimuth,elevation,tilt\nbroken.png,10,0,0\nbroken.png,20,5,0\n")
-    assert calibrate(["--ckpt", str(checkpoint), "--data", str(tmp_path)]) == 2
-    error = capsys.readouterr().err.splitlines()[-1]  # after the progress bar's line
-    assert error.startswith("error: ") and error.endswith("broken.png: not a readable image")
