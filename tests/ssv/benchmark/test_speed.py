@@ -5,18 +5,15 @@ import json
 import pytest
 
 from ssv.benchmark import speed
-from ssv.benchmark.measure import Case, run_case
 
 pytestmark = pytest.mark.integration  # trains models: left out of `make test-quick`
 
-TINY = ["model.image_size=32", "model.width=0.125", "model.code_size=8", "model.mapping_layers=2"]
-
 
 @pytest.fixture(scope="module")
-def bench(tmp_path_factory):
+def bench(tmp_path_factory, tiny_overrides):
     out = tmp_path_factory.mktemp("bench")
     speed.main(["--profile", "small", "--batch", "2", "--iterations", "2", "--warmup", "1", "--reference",
-                "--variants", "bf16", "--out", str(out), *TINY])
+                "--variants", "bf16", "--out", str(out), *tiny_overrides])
     return json.loads((out / "bench.json").read_text())
 
 
@@ -65,12 +62,3 @@ def test_unknown_variants_are_refused(capsys):
     with pytest.raises(SystemExit):
         speed.parse_args(["--variants", "fp8"])
     assert "unknown variants ['fp8']" in capsys.readouterr().err
-
-
-def test_a_variant_that_cannot_run_is_reported_as_skipped_with_its_reason():
-    variant = Case("iteration odd", "small", 2, TINY, precision="odd-precision", optional=True)
-    (record,) = run_case("training", variant)
-    assert record["median_ms"] is None
-    assert "odd-precision" in record["skipped"]
-    with pytest.raises(Exception, match="odd-precision"):
-        run_case("training", Case("iteration", "small", 2, TINY, precision="odd-precision"))
