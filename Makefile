@@ -82,7 +82,7 @@ $(STAMP): setup.cfg setup.py pyproject.toml
 	$(BIN)/python -m pip install -q -e ".[dev]"
 	@touch $(STAMP)
 
-install: $(STAMP) ## Create .venv and install the project (re-runs when setup.cfg changes)
+install: $(STAMP) ## Create .venv and install the project (re-runs when setup.cfg or setup.py changes)
 
 test: $(STAMP) ## Run the default test suite, what CI runs (about 5 minutes on 2 cores)
 	$(BIN)/python -m pytest

@@ -7,7 +7,8 @@ import torch
 
 from ssv.config import from_container
 from ssv.networks import viewpoint_network_from
-from ssv.viewpoint import decode, encode, viewpoint_loss
+from ssv.losses import view_loss
+from ssv.viewpoint import decode
 
 # Checkpoints name the module class that wrote them, so evaluation can rebuild the right one.
 MODEL_KIND_KEY = "viewpoint_model"
@@ -33,9 +34,8 @@ class SupervisedViewpointModule(pl.LightningModule):
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
         output = self.viewpoint_net(batch["image"])
-        target = encode(torch.deg2rad(batch["angles"]))
-        loss = viewpoint_loss(output.magnitude_logits, output.sign_logits, target)
-        self.log("loss_v", loss, prog_bar=True, on_step=True)
+        loss = view_loss(output, torch.deg2rad(batch["angles"]))
+        self.log("v/view", loss, prog_bar=True, on_step=True)
         return loss
 
     def configure_optimizers(self) -> torch.optim.Optimizer:

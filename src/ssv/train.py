@@ -21,17 +21,25 @@ from pytorch_lightning.utilities.rank_zero import rank_zero_only
 from datamodules.images import SkippedImagesReport, UnlabeledImageDataModule, UnreadableImagesError, count_images
 from ssv.checkpointing import (
     LAST_CHECKPOINT,
+    AtomicCheckpointIO,
     CheckpointSaveError,
+    RandomState,
     ResumeError,
     RunLock,
     RunLockedError,
+    SaveOnPreemption,
     resolve_resume,
+    run_directory_of,
 )
 from ssv.config import PROFILES, ConfigError, experiment_path, load_config, to_container
 from ssv.console import fail, run_command
+from ssv.evaluation import evaluate_model, format_table, report_dir, write_report
 from ssv.labeled_sources import read_labeled_source
+from ssv.module import SSVModule
+from ssv.progress import IterationProgressBar, count_iterations_in_lightnings_messages
+from ssv.samples import SampleWriter
 from ssv.synthetic.collection import read_split, train_images
-from ssv.tracking import CSV_LOG_DIR
+from ssv.tracking import CSV_LOG_DIR, TrainingSpeed, build_logger
 
 log = logging.getLogger("ssv.train")
 
@@ -155,11 +163,6 @@ def distributed_strategy(settings: DictConfig) -> str:
 
 
 def build_trainer(config: DictConfig, run_dir: Path) -> pl.Trainer:
-    from ssv.checkpointing import AtomicCheckpointIO, RandomState, SaveOnPreemption
-    from ssv.progress import IterationProgressBar, count_iterations_in_lightnings_messages
-    from ssv.samples import SampleWriter
-    from ssv.tracking import TrainingSpeed, build_logger
-
     settings = config.trainer
     checkpoint_dir = run_dir / "checkpoints"
     # Lightning counts an optimizer step per network: two per SSV iteration.
@@ -203,8 +206,6 @@ def build_trainer(config: DictConfig, run_dir: Path) -> pl.Trainer:
 
 def train(config: DictConfig, resume: Path | None = None) -> Path:
     """Trains SSV with a validated config, optionally continuing a checkpoint; returns the run directory."""
-    from ssv.checkpointing import run_directory_of
-
     run_dir = run_directory_of(resume) if resume else run_directory(config)
     check_before_training(config, run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -216,8 +217,6 @@ def train(config: DictConfig, resume: Path | None = None) -> Path:
 
 
 def run_training(run_dir: Path, config: DictConfig, resume: Path | None) -> Path:
-    from ssv.module import SSVModule
-
     print(f"SSV run directory: {run_dir}" + (f" (resuming {resume})" if resume else ""), flush=True)
     pl.seed_everything(config.trainer.seed, workers=True)
     datamodule = build_datamodule(config)
@@ -243,8 +242,6 @@ def evaluation_items(config: DictConfig) -> list | None:
 def evaluate_after_training(config: DictConfig, model, trainer: pl.Trainer, run_dir: Path) -> None:
     """The paper's protocol on a labeled set; the table is printed, written where ``make eval`` of the last
     checkpoint on the same data writes it (``eval/last-<data>/``) and logged."""
-    from ssv.evaluation import evaluate_model, format_table, report_dir, write_report
-
     if not config.evaluation.after_training:
         return
     if trainer.world_size > 1:

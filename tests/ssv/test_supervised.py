@@ -70,7 +70,7 @@ def test_learns_the_labeled_viewpoints_in_degrees():
     after = mean_error_deg(model, data)
     assert model.iteration == 40
     assert after < 0.2 * before and after < 15.0, (before, after)
-    assert torch.isfinite(trainer.callback_metrics["loss_v"])
+    assert torch.isfinite(trainer.callback_metrics["v/view"])
 
 
 def test_checkpoint_is_marked_and_restores_through_the_evaluation_loader(tmp_path):
