@@ -84,10 +84,10 @@ $(STAMP): setup.cfg setup.py pyproject.toml
 
 install: $(STAMP) ## Create .venv and install the project (re-runs when setup.cfg or setup.py changes)
 
-test: $(STAMP) ## Run the default test suite, what CI runs (about 5 minutes on 2 cores)
+test: $(STAMP) ## Run the default test suite, what CI runs (about 6 minutes on 2 cores)
 	$(BIN)/python -m pytest
 
-test-quick: $(STAMP) ## The edit-test loop: the default suite without its integration runs (about 30 s)
+test-quick: $(STAMP) ## The edit-test loop: the default suite without its integration runs (about 35 s)
 	$(BIN)/python -m pytest -m "not slow and not integration"
 
 test-slow: $(STAMP) ## Run only the slow checks
