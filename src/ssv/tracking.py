@@ -22,6 +22,7 @@ WANDB_DEFAULT_HOST = "https://api.wandb.ai"
 # The CSV logger's own folder in the run directory: it deletes earlier files in its folder and warns when that
 # folder is not empty, as the run directory never is.
 CSV_LOG_DIR = "csv"
+TENSORBOARD_LOG_DIR = "tensorboard"
 
 
 def wandb_server_reachable(timeout: float = 3.0) -> bool:
@@ -65,7 +66,7 @@ def build_logger(config: DictConfig, run_dir: Path) -> Logger:
         return CSVLogger(save_dir=run_dir, name=CSV_LOG_DIR, version="",
                          flush_logs_every_n_steps=config.trainer.log_every_n_steps)
     if kind == "tensorboard":
-        return TensorBoardLogger(save_dir=run_dir, name=CSV_LOG_DIR, version="")
+        return TensorBoardLogger(save_dir=run_dir, name=TENSORBOARD_LOG_DIR, version="")
     offline, reason = wandb_should_run_offline()
     if offline:
         # Never prompt: an offline run is written to disk and can be uploaded later with `wandb sync`.

@@ -53,3 +53,11 @@ def test_csv_logger_writes_into_the_run_directory_without_warning_about_its_file
         logger.log_metrics({"v/total": 1.0}, step=0)
         logger.save()
     assert isinstance(logger, CSVLogger) and (tmp_path / tracking.CSV_LOG_DIR / "metrics.csv").is_file()
+
+
+def test_tensorboard_logs_get_their_own_folder_in_the_run_directory(tmp_path, monkeypatch):
+    made = {}
+    monkeypatch.setattr(tracking, "TensorBoardLogger", lambda **kwargs: made.update(kwargs) or "logger")
+    config = load_config(experiment_path("faces"), ["trainer.logger=tensorboard"], profile="small")
+    assert tracking.build_logger(config, tmp_path) == "logger"
+    assert made["save_dir"] == tmp_path and made["name"] == tracking.TENSORBOARD_LOG_DIR != tracking.CSV_LOG_DIR
