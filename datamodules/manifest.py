@@ -46,13 +46,14 @@ def read_manifest(csv_path: str | Path) -> list[LabeledImage]:
     return items
 
 
-def write_manifest(csv_path: Path, rows: list[tuple[str, float, float, float]]) -> None:
-    """Writes ``(relative path, azimuth, elevation, tilt)`` rows, angles in degrees rounded to 4 decimals."""
+def write_manifest(csv_path: Path, rows: list[tuple[str, float, float, float]], decimals: int = 4) -> None:
+    """Writes ``(relative path, azimuth, elevation, tilt)`` rows, angles in degrees rounded to ``decimals``."""
     with csv_path.open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(MANIFEST_COLUMNS)
         # Adding 0.0 turns a rounded -0.0 into 0.0, so that no label reads "-0.0000".
-        writer.writerows((name, *(f"{round(angle, 4) + 0.0:.4f}" for angle in view)) for name, *view in rows)
+        writer.writerows((name, *(f"{round(angle, decimals) + 0.0:.{decimals}f}" for angle in view))
+                         for name, *view in rows)
 
 
 def _check_columns(csv_path: Path, header: list[str]) -> None:

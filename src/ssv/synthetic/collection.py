@@ -3,7 +3,6 @@ of images and its ``labels.csv`` manifest (:mod:`datamodules.manifest`)."""
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import math
@@ -18,7 +17,7 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
-from datamodules.manifest import MANIFEST_COLUMNS, MANIFEST_NAME, LabeledImage, ManifestError, read_manifest
+from datamodules.manifest import MANIFEST_NAME, LabeledImage, ManifestError, read_manifest, write_manifest
 from ssv.synthetic.render import get_category, render_batch, sample_styles
 from ssv.viewpoint import sample_views
 
@@ -83,10 +82,7 @@ def _render_split(settings: dict, split: str, count: int, directory: Path, progr
         torch.set_num_threads(threads)
 
     degrees = torch.rad2deg(views).tolist()
-    with open(directory / MANIFEST_NAME, "w", newline="") as file:
-        writer = csv.writer(file)
-        writer.writerow(MANIFEST_COLUMNS)
-        writer.writerows([path, *(f"{angle:.6f}" for angle in row)] for path, row in zip(paths, degrees))
+    write_manifest(directory / MANIFEST_NAME, [(path, *row) for path, row in zip(paths, degrees)], decimals=6)
 
 
 def ensure_rendered(
