@@ -20,6 +20,8 @@ from pytorch_lightning.utilities.exceptions import SIGTERMException
 log = logging.getLogger(__name__)
 
 LAST_CHECKPOINT = "last.ckpt"
+# A run keeps its checkpoints in <run>/checkpoints/.
+CHECKPOINTS_FOLDER = "checkpoints"
 LOCK_NAME = ".lock"
 
 
@@ -132,11 +134,11 @@ def resolve_resume(resume: str | None, runs_dir: Path | str, category: str) -> P
     if resume != "auto":
         return _explicit_resume(Path(resume))
     category_dir = Path(runs_dir, category)
-    last = newest_first(category_dir.glob(f"*/checkpoints/{LAST_CHECKPOINT}"))
+    last = newest_first(category_dir.glob(f"*/{CHECKPOINTS_FOLDER}/{LAST_CHECKPOINT}"))
     if not last:
         log.warning("RESUME=auto: no %s under %s; starting a new run", LAST_CHECKPOINT, category_dir)
         return None
-    others = [path for path in newest_first(category_dir.glob("*/checkpoints/*.ckpt")) if path != last[0]]
+    others = [path for path in newest_first(category_dir.glob(f"*/{CHECKPOINTS_FOLDER}/*.ckpt")) if path != last[0]]
     tried = []
     for path in [last[0], *others]:
         reason = unreadable_reason(path)

@@ -20,6 +20,7 @@ from pytorch_lightning.utilities.rank_zero import rank_zero_only
 
 from datamodules.images import SkippedImagesReport, UnlabeledImageDataModule, UnreadableImagesError, count_images
 from ssv.checkpointing import (
+    CHECKPOINTS_FOLDER,
     LAST_CHECKPOINT,
     AtomicCheckpointIO,
     CheckpointSaveError,
@@ -164,7 +165,7 @@ def distributed_strategy(settings: DictConfig) -> str:
 
 def build_trainer(config: DictConfig, run_dir: Path) -> pl.Trainer:
     settings = config.trainer
-    checkpoint_dir = run_dir / "checkpoints"
+    checkpoint_dir = run_dir / CHECKPOINTS_FOLDER
     # Lightning counts an optimizer step per network: two per SSV iteration.
     checkpoints = ModelCheckpoint(
         dirpath=checkpoint_dir,
@@ -225,9 +226,9 @@ def run_training(run_dir: Path, config: DictConfig, resume: Path | None) -> Path
     trainer.fit(model, datamodule=datamodule, ckpt_path=resume)
     if not config.trainer.fast_dev_run:
         # ModelCheckpoint writes last.ckpt only on its schedule; keep it at the final state too.
-        trainer.save_checkpoint(run_dir / "checkpoints" / LAST_CHECKPOINT)
+        trainer.save_checkpoint(run_dir / CHECKPOINTS_FOLDER / LAST_CHECKPOINT)
         evaluate_after_training(config, model, trainer, run_dir)
-    print(f"SSV run finished: {run_dir} (checkpoints in {run_dir / 'checkpoints'})", flush=True)
+    print(f"SSV run finished: {run_dir} (checkpoints in {run_dir / CHECKPOINTS_FOLDER})", flush=True)
     return run_dir
 
 
@@ -258,7 +259,7 @@ def evaluate_after_training(config: DictConfig, model, trainer: pl.Trainer, run_
         n_calibration=config.evaluation.n_calibration, seed=config.trainer.seed, accelerator=config.trainer.accelerator,
     )
     data = config.evaluation.data or f"synthetic:{config.category}"
-    out_dir = report_dir(run_dir / "checkpoints" / LAST_CHECKPOINT, data)
+    out_dir = report_dir(run_dir / CHECKPOINTS_FOLDER / LAST_CHECKPOINT, data)
     files = write_report(result, items, out_dir, image_size=config.model.image_size,
                          context={"run": str(run_dir), "category": config.category, "iterations": iteration})
     print(format_table(result, f"Viewpoint errors (degrees) after {iteration} iterations"), flush=True)

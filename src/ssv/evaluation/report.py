@@ -12,6 +12,7 @@ import torch
 
 from datamodules.labeled import LabeledImageDataset
 from datamodules.manifest import LabeledImage
+from ssv.checkpointing import CHECKPOINTS_FOLDER
 from ssv.evaluation.plots import plot_axes_examples, plot_calibration, plot_error_histograms
 from ssv.evaluation.protocol import ProtocolResult
 from ssv.samples import to_uint8
@@ -23,7 +24,6 @@ PREDICTIONS_FILE = "predictions.csv"
 SCATTER_PLOT = "scatter.png"
 ERROR_PLOT = "error_histogram.png"
 EXAMPLES_PLOT = "axes_examples.png"
-CHECKPOINTS_FOLDER = "checkpoints"
 
 
 def report_dir(checkpoint: Path, data: str) -> Path:
