@@ -30,6 +30,7 @@ from torch import nn
 
 from datamodules.labeled import LabeledImageDataModule
 from datamodules.manifest import LabeledImage, ManifestError
+from ssv.checkpointing import CHECKPOINTS_FOLDER
 from ssv.config import PROFILES, ConfigError, experiment_path, load_config, to_container
 from ssv.console import run_command
 from ssv.evaluation import (
@@ -126,12 +127,12 @@ def fit_within_budget(trainer: pl.Trainer, model: pl.LightningModule, datamodule
                       row_dir: Path, budget_minutes: float, milestones: list[float]) -> TrainedModel:
     """Trains until the budget is spent (counted from the first step, not data preparation), then reloads the
     saved checkpoint, so the benchmark evaluates exactly what ``make eval`` would."""
-    saver = MilestoneCheckpoints(row_dir / "checkpoints", [m for m in milestones if m < budget_minutes])
+    saver = MilestoneCheckpoints(row_dir / CHECKPOINTS_FOLDER, [m for m in milestones if m < budget_minutes])
     trainer.callbacks.extend([Timer(duration=timedelta(minutes=budget_minutes), interval="step"), saver])
     started = time.perf_counter()
     trainer.fit(model, datamodule=datamodule)
     seconds = time.perf_counter() - started
-    checkpoint = row_dir / "checkpoints" / CHECKPOINT_NAME
+    checkpoint = row_dir / CHECKPOINTS_FOLDER / CHECKPOINT_NAME
     trainer.save_checkpoint(checkpoint)
     end = Milestone(budget_minutes, model.iteration, checkpoint) if milestones else None
     return TrainedModel(load_viewpoint_model(checkpoint), iterations=model.iteration, train_seconds=seconds,
