@@ -129,6 +129,9 @@ class TrainerConfig:
     accelerator: str = "auto"
     devices: Any = "auto"
     precision: str = "32-true"
+    # torch.compile S for training, and V too when the gradient penalty is off (compiled backward graphs cannot be
+    # differentiated again). The first iterations compile; checkpoints are those of the eager networks.
+    compile: bool = False
     log_every_n_steps: int = 50
     sample_every_n_steps: int = 1000
     checkpoint_every_n_steps: int = 5000

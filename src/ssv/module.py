@@ -82,9 +82,22 @@ class SSVModule(pl.LightningModule):
         return build_consistency_features(self.config.imc.features)
 
     def setup(self, stage: str) -> None:
-        """Before training (and before Lightning restores a checkpoint it resumes), fetch L_imc's weights."""
-        if stage == "fit" and isinstance(self.consistency_features, AlexNetConv2Features):
+        """Before training (and before Lightning restores a checkpoint it resumes), fetch L_imc's weights and compile
+        the networks if ``trainer.compile`` asks."""
+        if stage != "fit":
+            return
+        if isinstance(self.consistency_features, AlexNetConv2Features):
             load_alexnet_weights(self.consistency_features, self.config.imc.weights)
+        if self.config.trainer.compile:
+            self.compile_networks()
+
+    def compile_networks(self) -> None:
+        """S in place, so that parameter names and checkpoints stay the eager ones; V only without the gradient
+        penalty, whose double backward compiled graphs do not support. Static shapes: the steps use a few batch
+        sizes only, and the backward of the volume's rotation fails to compile with symbolic ones."""
+        self.generator.compile(dynamic=False)
+        if not self.enabled("gradient_penalty"):
+            self.viewpoint_net.compile(dynamic=False)
 
     # ----------------------------------------------------------------------------------------------- sampling
     def draw_codes(self, count: int, generator: torch.Generator | None = None) -> torch.Tensor:

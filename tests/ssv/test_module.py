@@ -213,3 +213,30 @@ def test_a_non_finite_loss_skips_the_step_and_repeated_ones_stop_training(monkey
     assert model.non_finite_steps == 2
     assert not changed(before_v, model.viewpoint_net), "a skipped V step still changed V"
     assert all(torch.isfinite(p).all() for p in model.parameters())
+
+
+def is_compiled(network: torch.nn.Module) -> bool:
+    return network._compiled_call_impl is not None
+
+
+@pytest.mark.parametrize("penalty, v_compiled", [(10.0, False), (0.0, True)])
+def test_trainer_compile_compiles_s_and_v_only_without_the_gradient_penalty(penalty, v_compiled):
+    model = SSVModule(to_container(tiny_config("trainer.compile=true", f"loss.gradient_penalty={penalty}")))
+    model.setup("fit")
+    assert is_compiled(model.generator) and is_compiled(model.viewpoint_net) == v_compiled
+    assert not is_compiled(model.ema_generator)
+
+
+@pytest.mark.slow
+def test_a_compiled_training_renders_as_eager_and_keeps_the_eager_parameter_names():
+    settings = ("model.image_size=32", "model.volume_size=8", "model.rotation_sampling=bilinear",
+                "trainer.compile=true")
+    model = SSVModule(to_container(tiny_config(*settings)))
+    eager_generator = copy.deepcopy(model.generator)
+    codes, views = model.sample_latents(2)
+    fit_iterations(model, iterations=2)  # compiles in setup("fit")
+    assert is_compiled(model.generator)
+    model.generator.load_state_dict(eager_generator.state_dict())
+    with torch.no_grad():
+        torch.testing.assert_close(model.generator(codes, views), eager_generator(codes, views), atol=1e-4, rtol=1e-3)
+    assert model.state_dict().keys() == SSVModule(model.config).state_dict().keys()

@@ -56,7 +56,8 @@ class Case:
 
     def config(self):
         # The ImageNet AlexNet weights change no FLOP and cannot always be downloaded: random conv2 features.
-        overrides = ["imc.weights=null", f"data.batch_size={self.batch}", *self.overrides]
+        overrides = ["imc.weights=null", f"data.batch_size={self.batch}", f"trainer.compile={self.compiled}",
+                     *self.overrides]
         return load_config(experiment_path(self.category), overrides, profile=self.profile)
 
 
@@ -264,9 +265,6 @@ def build_model(case: Case) -> SSVModule:
     config = to_container(case.config())
     torch.manual_seed(0)
     model = ReleaseDesignModule(config) if case.design == "reference" else SSVModule(config)
-    if case.compiled:
-        model.generator = torch.compile(model.generator)
-        model.viewpoint_net = torch.compile(model.viewpoint_net)
     return model
 
 
@@ -327,6 +325,8 @@ def measure_inference(case: Case) -> list[Record]:
     """V's forward in inference mode on batches of the training size (V's minibatch stddev sees the batch)."""
     config = case.config()
     model = build_model(case).to(accelerator()).eval()
+    if case.compiled:  # inference has no backward: V compiles whatever the loss settings
+        model.viewpoint_net.compile()
     images = RandomMirrorPairs(case.batch, config.model.image_size).images.to(model.device)
     seconds, flops = [], None
     reset_peak_memory()

@@ -2,13 +2,19 @@ import json
 
 import pytest
 
-from ssv.benchmark.device_check import main, max_time
+from ssv.benchmark.device_check import main, max_time, training_minutes
 
 
 def test_minutes_become_lightnings_wall_clock_format():
     assert max_time(5) == "00:00:05:00"
     assert max_time(90.5) == "00:01:30:30"
     assert max_time(0.001) == "00:00:00:01"
+
+
+def test_trainings_get_what_the_budget_leaves_up_to_their_most():
+    assert training_minutes(budget=8, spent=1, most=5) == 5
+    assert training_minutes(budget=8, spent=4, most=5) == 3
+    assert training_minutes(budget=8, spent=9, most=5) == 0.5
 
 
 @pytest.mark.slow
