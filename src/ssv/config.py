@@ -66,6 +66,9 @@ class DataConfig:
     fakes_per_real: int = 1
     num_workers: int = 2
     color_jitter: float = 0.0
+    # Augmentations of every image V sees in training, real and generated alike, differentiable so that S learns
+    # through them (src/ssv/augmentation.py): any of color, translation, cutout. Empty: none, as in the release.
+    shared_augmentations: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -174,6 +177,7 @@ class SSVConfig:
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
 
 
+SHARED_AUGMENTATIONS = ("color", "translation", "cutout")  # built in src/ssv/augmentation.py
 _CHOICES = {
     "profile": PROFILES,
     "model.rotation_sampling": ("nearest", "bilinear"),
@@ -330,6 +334,10 @@ def validate(config: DictConfig) -> None:
         if evaluation.n_calibration >= test_images:
             raise ConfigError(f"bad config key 'evaluation.n_calibration': {evaluation.n_calibration} leaves no test "
                               f"images of data.synthetic.num_test={test_images}")
+    unknown = sorted(set(config.data.shared_augmentations) - set(SHARED_AUGMENTATIONS))
+    if unknown:
+        raise ConfigError(f"bad config key 'data.shared_augmentations': {unknown} not among "
+                          f"{', '.join(SHARED_AUGMENTATIONS)}")
     weights = OmegaConf.to_container(config.loss)
     negative = [name for name, value in weights.items() if value < 0]
     if negative:

@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from ssv import losses
+from ssv.augmentation import SharedAugmentation
 from ssv.config import from_container
 from ssv.networks import (
     AlexNetConv2Features,
@@ -61,6 +62,8 @@ class SSVModule(pl.LightningModule):
         self.viewpoint_net = viewpoint_network_from(self.config.model)
         self.ema_generator = copy.deepcopy(self.generator).requires_grad_(False).eval()
         self.consistency_features = self._build_consistency_features()
+        augmentations = self.config.data.shared_augmentations
+        self.shared_augmentation = SharedAugmentation(list(augmentations)) if augmentations else None
         self.non_finite_steps = 0
         # Latents and blends come from the module's own generator, identical on every rank and unaffected by
         # Lightning reseeding the global RNG when DDP starts; its state travels in checkpoints.
@@ -226,6 +229,12 @@ class SSVModule(pl.LightningModule):
     def enabled(self, term: str) -> bool:
         return self.loss_weight(term) > 0
 
+    def as_seen_by_v(self, *batches: torch.Tensor) -> list[torch.Tensor]:
+        """The batches after ``data.shared_augmentations``, every image drawing its own parameters."""
+        if self.shared_augmentation is None:
+            return list(batches)
+        return list(self.shared_augmentation(torch.cat(batches)).split([len(batch) for batch in batches]))
+
     def viewpoint_outputs(self, *batches: torch.Tensor) -> list[ViewpointOutput]:
         """V on equal-sized independent batches, in one pass; minibatch stddev stays within each batch."""
         return self.viewpoint_net(torch.cat(batches), sources=len(batches)).split(len(batches))
@@ -252,10 +261,12 @@ class SSVModule(pl.LightningModule):
         batch_size, fake_batches = real.shape[0], self.config.data.fakes_per_real
         codes, views = self.sample_latents(batch_size * fake_batches)
         with torch.no_grad():
-            fakes = self.generator(codes, views).split(batch_size)
+            fakes = self.generator(codes, views)
         symmetry = self.enabled("sym") or self.enabled("sym_style")
         mirrors = [mirror] if symmetry else []
-        real_out, *outputs = self.viewpoint_outputs(real, *mirrors, *fakes)
+        seen_real, *seen_mirrors, seen_fakes = self.as_seen_by_v(real, *mirrors, fakes)
+        seen_fakes = seen_fakes.split(batch_size)
+        real_out, *outputs = self.viewpoint_outputs(seen_real, *seen_mirrors, *seen_fakes)
         mirror_out, (fake_out, *extra_out) = outputs[:len(mirrors)], outputs[len(mirrors):]
         # How far the critic tells reals from fakes: a metric, not a term.
         metrics = {"wgan_gap": (real_out.score.mean() - fake_out.score.mean()).detach()}
@@ -267,14 +278,14 @@ class SSVModule(pl.LightningModule):
         if self.enabled("gradient_penalty"):
             blend = self.this_ranks_share(lambda n, rng: torch.rand(n, 1, 1, 1, generator=rng), real.shape[0])
             terms["gradient_penalty"] = losses.gradient_penalty_loss(
-                lambda x: self.viewpoint_net(x).score, real, fakes[0], blend
+                lambda x: self.viewpoint_net(x).score, seen_real, seen_fakes[0], blend
             )
         # Every fake batch teaches V to read style and viewpoint; the first one alone plays the critic's game.
         all_fakes_out = ViewpointOutput(*(torch.cat(field) for field in zip(fake_out, *extra_out)))
         terms.update(self._reconstruction_terms(all_fakes_out, codes, views))
         if symmetry:
             terms.update(self._symmetry_terms(real_out, *mirror_out))
-        if self.enabled("imc"):
+        if self.enabled("imc"):  # S re-renders the image V read, before any augmentation
             terms["imc"] = self._image_consistency(real, real_out)
         return StepLosses(terms, metrics)
 
@@ -287,7 +298,7 @@ class SSVModule(pl.LightningModule):
         views = torch.cat([views_a, views_b, views_a])
         flip = [(codes_a, mirror_view(views_a))] if self.enabled("gen_flip") else []
         images, *mirrored = self.generate((codes, views), *flip)
-        output = self.viewpoint_net(images)
+        output = self.viewpoint_net(*self.as_seen_by_v(images))
         terms = {}
         if self.enabled("adversarial"):
             terms["adversarial"] = losses.adversarial_loss(output.score)

@@ -122,6 +122,7 @@ def test_ill_typed_value_fails_naming_it():
         ("model.volume_size=12", "model.volume_size"),
         ("model.style_init_scale=0", "model.style_init_scale"),
         ("trainer.max_time=60", "trainer.max_time"),
+        ("data.shared_augmentations=[color,flip]", "data.shared_augmentations"),
     ],
 )
 def test_bad_values_fail_naming_the_key(override, key):

@@ -240,3 +240,17 @@ def test_a_compiled_training_renders_as_eager_and_keeps_the_eager_parameter_name
     with torch.no_grad():
         torch.testing.assert_close(model.generator(codes, views), eager_generator(codes, views), atol=1e-4, rtol=1e-3)
     assert model.state_dict().keys() == SSVModule(model.config).state_dict().keys()
+
+
+def test_shared_augmentations_change_what_v_sees_in_training_and_not_at_evaluation():
+    model = SSVModule(to_container(tiny_config("data.shared_augmentations=[translation,cutout]")))
+    seen = []
+    model.viewpoint_net.register_forward_pre_hook(lambda network, inputs: seen.append(inputs[0]))
+    batch = next(iter(DataLoader(RandomMirrorPairs(2, 64), batch_size=2)))
+    model.viewpoint_step_losses(batch)
+    assert not torch.equal(seen[0][:2], batch["image"]), "V step: real images augmented"
+    model.synthesis_step_losses(2)
+    model.eval()
+    seen.clear()
+    model(batch["image"])
+    assert torch.equal(seen[0], batch["image"])
