@@ -132,8 +132,9 @@ class TrainerConfig:
     accelerator: str = "auto"
     devices: Any = "auto"
     precision: str = "32-true"
-    # torch.compile S for training, and V too when the gradient penalty is off (compiled backward graphs cannot be
-    # differentiated again). The first iterations compile; checkpoints are those of the eager networks.
+    # torch.compile S's forward for training (the V step's fakes and L_imc's re-rendering; the S step renders through
+    # styled_volume and render, which stay eager), and V too when the gradient penalty is off (compiled backward
+    # graphs cannot be differentiated again). The first iterations compile; checkpoints are the eager networks'.
     compile: bool = False
     log_every_n_steps: int = 50
     sample_every_n_steps: int = 1000

@@ -23,7 +23,7 @@ import shlex
 import subprocess
 import sys
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import torch
@@ -98,9 +98,8 @@ def render_training_data(overrides: list[str]) -> dict:
     return {"seconds": round(time.perf_counter() - started, 1)}
 
 
-def trainings(out: Path, minutes: float, overrides: list[str], data: Future) -> dict:
+def trainings(out: Path, minutes: float, overrides: list[str]) -> dict:
     """Both trainings at once: each gets the wall-clock budget, and the two together fit the time limit."""
-    data.result()  # the trainings start once their data is rendered; a rendering error ends the check here
     running = {}
     for profile in TRAINED_PROFILES:
         command = [sys.executable, "-m", "ssv.train", "--category", "faces", "--profile", profile,
@@ -156,8 +155,9 @@ def main(argv: list[str] | None = None) -> int:
         minutes = training_minutes(args.budget_minutes, (time.perf_counter() - started) / 60, args.train_minutes)
         print(f"[device-check] trainings of {minutes:.1f} min: {', '.join(TRAINED_PROFILES)} ...", flush=True)
         report["training_minutes"] = round(minutes, 2)
-        report["trainings"] = trainings(args.out, minutes, args.overrides, data)
+        # The trainings start once their data is rendered; a rendering error ends the check here.
         report["data_rendering"] = data.result()
+        report["trainings"] = trainings(args.out, minutes, args.overrides)
     (args.out / REPORT_FILE).write_text(json.dumps(report, indent=2) + "\n")
     print("\n".join(summary_lines(report)))
     print(f"Wrote {args.out / REPORT_FILE}")
