@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
+from typing import TextIO
 
 import pytorch_lightning as pl
 from pytorch_lightning.callbacks import TQDMProgressBar
@@ -11,6 +13,14 @@ from pytorch_lightning.callbacks import TQDMProgressBar
 # The logger of Lightning's rank_zero_info, which announces why `Trainer.fit` stopped.
 LIGHTNING_INFO_LOGGER = "pytorch_lightning.utilities.rank_zero"
 _MAX_STEPS_REACHED = re.compile(r"`max_steps=(\d+)` reached")
+# A bar written to a log file rather than a terminal keeps every redraw; this many steps apart keeps the file short.
+LOG_FILE_REFRESH_RATE = 50
+
+
+def refresh_rate(stream: TextIO | None = None) -> int:
+    """Steps between redraws of a progress bar on ``stream`` (stderr by default): every step on a terminal."""
+    stream = sys.stderr if stream is None else stream
+    return 1 if stream.isatty() else LOG_FILE_REFRESH_RATE
 
 
 def iterations_of(optimizer_steps: int) -> int:

@@ -37,7 +37,7 @@ from ssv.console import fail, run_command
 from ssv.evaluation import evaluate_model, format_table, report_dir, write_report
 from ssv.labeled_sources import read_labeled_source
 from ssv.module import SSVModule
-from ssv.progress import IterationProgressBar, count_iterations_in_lightnings_messages
+from ssv.progress import IterationProgressBar, count_iterations_in_lightnings_messages, refresh_rate
 from ssv.samples import SampleWriter
 from ssv.synthetic.collection import read_split, train_images
 from ssv.tracking import CSV_LOG_DIR, TrainingSpeed, build_logger
@@ -183,7 +183,7 @@ def build_trainer(config: DictConfig, run_dir: Path) -> pl.Trainer:
         LearningRateMonitor(logging_interval="step"),
         TrainingSpeed(),
         SkippedImagesReport(),
-        IterationProgressBar(),
+        IterationProgressBar(refresh_rate=refresh_rate()),
     ]
     count_iterations_in_lightnings_messages()
     return pl.Trainer(

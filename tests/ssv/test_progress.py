@@ -1,10 +1,13 @@
+import io
 import logging
 
 from ssv.progress import (
     LIGHTNING_INFO_LOGGER,
+    LOG_FILE_REFRESH_RATE,
     IterationsReached,
     count_iterations_in_lightnings_messages,
     iterations_of,
+    refresh_rate,
 )
 
 
@@ -26,3 +29,13 @@ def test_other_messages_pass_unchanged_and_the_filter_is_installed_once():
     count_iterations_in_lightnings_messages()
     installed = [f for f in logging.getLogger(LIGHTNING_INFO_LOGGER).filters if isinstance(f, IterationsReached)]
     assert len(installed) == 1
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_bar_redraws_every_step_on_a_terminal_and_rarely_in_a_log_file():
+    assert refresh_rate(_Terminal()) == 1
+    assert refresh_rate(io.StringIO()) == LOG_FILE_REFRESH_RATE > 1

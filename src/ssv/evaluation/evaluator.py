@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import pytorch_lightning as pl
 import torch
+from pytorch_lightning.callbacks import TQDMProgressBar
 from torch import nn
 
 from datamodules.labeled import LabeledImageDataModule
 from datamodules.manifest import LabeledImage
 from ssv.evaluation.metrics import ViewpointProtocolMetric
 from ssv.evaluation.protocol import DEFAULT_N_CALIBRATION, ProtocolResult, check_calibration_size
+from ssv.progress import refresh_rate
 
 
 class ViewpointEvaluator(pl.LightningModule):
@@ -55,6 +57,7 @@ def evaluate_model(
         enable_checkpointing=False,
         enable_model_summary=False,
         enable_progress_bar=progress,
+        callbacks=[TQDMProgressBar(refresh_rate=refresh_rate())] if progress else None,
     )
     trainer.test(evaluator, datamodule=datamodule, verbose=False)
     return evaluator.result
