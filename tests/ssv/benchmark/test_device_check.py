@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from ssv.benchmark.device_check import main, max_time, training_minutes
+from ssv.benchmark.device_check import BENCH_MINUTES, bench_minutes, main, max_time, training_minutes
 
 
 def test_minutes_become_lightnings_wall_clock_format():
@@ -15,6 +15,11 @@ def test_trainings_get_what_the_budget_leaves_up_to_their_most():
     assert training_minutes(budget=8, spent=1, most=5) == 5
     assert training_minutes(budget=8, spent=4, most=5) == 3
     assert training_minutes(budget=8, spent=9, most=5) == 0.5
+
+
+def test_the_benchmark_gets_what_the_trainings_leave_but_never_less_than_its_minimum():
+    assert bench_minutes(budget=12, spent=0.5, training=5) == 5.5
+    assert bench_minutes(budget=8, spent=0.3, training=5) == BENCH_MINUTES
 
 
 @pytest.mark.slow

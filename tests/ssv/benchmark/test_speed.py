@@ -21,9 +21,9 @@ def test_every_measurement_is_recorded(bench):
     names = [record["name"] for record in bench["records"]]
     assert names == ["iteration", "iteration: V step", "iteration: S step",
                      "reference iteration", "reference iteration: V step", "reference iteration: S step",
-                     "iteration bf16", "iteration bf16: V step", "iteration bf16: S step", "inference",
+                     "iteration bf16", "iteration bf16: V step", "iteration bf16: S step", "loader", "inference",
                      "predict torch eager, batch 1", "predict torch eager, batch 32",
-                     "predict onnxruntime, batch 1", "predict onnxruntime, batch 32", "loader"]
+                     "predict onnxruntime, batch 1", "predict onnxruntime, batch 32"]
     for record in bench["records"]:
         assert record["skipped"] is None, record["name"]
         batch = int(record["name"].split("batch ")[1]) if record["name"].startswith("predict") else 2
@@ -62,3 +62,29 @@ def test_unknown_variants_are_refused(capsys):
     with pytest.raises(SystemExit):
         speed.parse_args(["--variants", "fp8"])
     assert "unknown variants ['fp8']" in capsys.readouterr().err
+
+
+def test_no_predict_leaves_out_the_cpu_predictor_and_a_time_limit_must_be_positive(capsys):
+    args = speed.parse_args(["--profile", "small", "--no-predict", "--variants", "compile"])
+    args.batch = 2
+    assert [case.name for _, case in speed.planned_cases(args)] == ["iteration", "iteration compile", "loader",
+                                                                    "inference", "inference compile"]
+    with pytest.raises(SystemExit):
+        speed.parse_args(["--time-limit", "0"])
+    assert "--time-limit must be a positive number of minutes" in capsys.readouterr().err
+
+
+def test_measurements_that_would_start_past_the_time_limit_are_listed_as_skipped(monkeypatch):
+    clock = [0.0]
+
+    def one_minute_each(kind, case):
+        clock[0] += 60.0
+        return [{"name": case.name, "skipped": None}]
+
+    monkeypatch.setattr(speed.time, "perf_counter", lambda: clock[0])
+    monkeypatch.setattr(speed, "measure_in_fresh_process", one_minute_each)
+    cases = [("training", speed.Case(name, "small", 2)) for name in ("iteration", "reference iteration", "loader")]
+    records = speed.measure_all(cases, time_limit=1.5, image_size=32)
+    assert [(r["name"], r["skipped"]) for r in records] == [
+        ("iteration", None), ("reference iteration", None), ("loader", "past the 1.5-minute time limit")]
+    assert records[-1]["image_size"] == 32 and records[-1]["median_ms"] is None
