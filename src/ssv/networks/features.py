@@ -111,7 +111,8 @@ def build_consistency_features(
         load_alexnet_weights(network, weights)
         return network
     if kind == "pixels":
-        logger.info("Image-consistency features: raw pixels at %s px (no weights)", pixel_size or "full")
+        size = f"average-pooled to at most {pixel_size} px" if pixel_size else "at full size"
+        logger.info("Image-consistency features: raw pixels %s (no weights)", size)
         return PixelFeatures(pixel_size)
     raise ValueError(
         f"Unknown consistency feature kind {kind!r}; valid kinds here: {', '.join(FEATURE_KINDS)} "
