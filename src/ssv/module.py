@@ -78,10 +78,6 @@ class SSVModule(pl.LightningModule):
     def _build_consistency_features(self) -> nn.Module | None:
         if self.config.loss.imc == 0 or self.config.imc.features == "encoder":
             return None
-        if self.config.imc.features == "alexnet":
-            # Its pretrained weights are fetched when training starts (``setup``): a model loaded from a
-            # checkpoint finds them in the state dict and must not touch the network.
-            return AlexNetConv2Features()
         return build_consistency_features(self.config.imc.features)
 
     def setup(self, stage: str) -> None:

@@ -98,18 +98,15 @@ def _load_weights(network: AlexNetConv2Features, weights: str | None) -> str:
     return source
 
 
-def build_consistency_features(
-    kind: str, weights: str | None = None, pixel_size: int | None = 64
-) -> nn.Module:
-    """The frozen feature extractor Phi for L_imc.
+def build_consistency_features(kind: str, pixel_size: int | None = 64) -> nn.Module:
+    """The frozen feature extractor Phi for L_imc, built without touching the network.
 
-    ``kind``: "alexnet" (``weights``: "imagenet", a state-dict path, or None/"none" for random
-    initialisation) or "pixels" (images average-pooled to ``pixel_size`` px; None keeps full size).
+    ``kind``: "alexnet" (random initialisation; ``load_alexnet_weights`` loads pretrained ones, which the trainer
+    does when training starts, so that a model loaded from a checkpoint never downloads) or "pixels" (images
+    average-pooled to ``pixel_size`` px; None keeps full size).
     """
     if kind == "alexnet":
-        network = AlexNetConv2Features()
-        load_alexnet_weights(network, weights)
-        return network
+        return AlexNetConv2Features()
     if kind == "pixels":
         size = f"average-pooled to at most {pixel_size} px" if pixel_size else "at full size"
         logger.info("Image-consistency features: raw pixels %s (no weights)", size)

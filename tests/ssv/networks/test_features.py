@@ -6,12 +6,18 @@ import urllib.error
 import pytest
 import torch
 
-from ssv.networks import ALEXNET_IMAGENET_URL, build_consistency_features
+from ssv.networks import ALEXNET_IMAGENET_URL, build_consistency_features, load_alexnet_weights
 
 
 def _info_lines(caplog) -> list[str]:
     return [record.getMessage() for record in caplog.records
             if record.name == "ssv.features" and record.levelno == logging.INFO]
+
+
+def _alexnet(weights: str | None = None) -> torch.nn.Module:
+    features = build_consistency_features("alexnet")
+    load_alexnet_weights(features, weights)
+    return features
 
 
 def _torchvision_style_state(seed: int) -> dict[str, torch.Tensor]:
@@ -25,7 +31,7 @@ def _torchvision_style_state(seed: int) -> dict[str, torch.Tensor]:
 
 def test_alexnet_features_shape_and_frozen(caplog):
     caplog.set_level(logging.INFO, logger="ssv.features")
-    features = build_consistency_features("alexnet")
+    features = _alexnet()
     assert _info_lines(caplog) == ["Image-consistency features: AlexNet conv2 with random initialisation "
                                    "(no pretrained weights requested)"]
     assert sorted(features.state_dict()) == ["features.0.bias", "features.0.weight",
@@ -40,12 +46,19 @@ def test_alexnet_features_shape_and_frozen(caplog):
     assert images.grad.abs().sum() > 0
 
 
+def test_building_alexnet_features_fetches_nothing(monkeypatch, caplog):
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", lambda *args, **kwargs: pytest.fail("fetched"))
+    caplog.set_level(logging.INFO, logger="ssv.features")
+    build_consistency_features("alexnet")
+    assert _info_lines(caplog) == []
+
+
 def test_alexnet_loads_a_torchvision_style_state_dict_file(tmp_path, caplog):
     state = _torchvision_style_state(seed=1)
     path = tmp_path / "alexnet.pth"
     torch.save(state, path)
     caplog.set_level(logging.INFO, logger="ssv.features")
-    features = build_consistency_features("alexnet", weights=str(path))
+    features = _alexnet(str(path))
     for key, value in features.state_dict().items():
         torch.testing.assert_close(value, state[key])
     (line,) = _info_lines(caplog)
@@ -55,7 +68,7 @@ def test_alexnet_loads_a_torchvision_style_state_dict_file(tmp_path, caplog):
 def test_alexnet_missing_weights_file_names_it(tmp_path):
     missing = tmp_path / "nope.pth"
     with pytest.raises(FileNotFoundError, match="nope.pth"):
-        build_consistency_features("alexnet", weights=str(missing))
+        _alexnet(str(missing))
 
 
 def test_alexnet_imagenet_weights_from_the_hub(monkeypatch, caplog):
@@ -68,7 +81,7 @@ def test_alexnet_imagenet_weights_from_the_hub(monkeypatch, caplog):
 
     monkeypatch.setattr(torch.hub, "load_state_dict_from_url", fake_download)
     caplog.set_level(logging.INFO, logger="ssv.features")
-    features = build_consistency_features("alexnet", weights="imagenet")
+    features = _alexnet("imagenet")
     assert requested == [ALEXNET_IMAGENET_URL]
     torch.testing.assert_close(features.features[3].weight, state["features.3.weight"])
     (line,) = _info_lines(caplog)
@@ -81,7 +94,7 @@ def test_alexnet_imagenet_falls_back_to_random_without_network(monkeypatch, capl
 
     monkeypatch.setattr(torch.hub, "load_state_dict_from_url", offline)
     caplog.set_level(logging.INFO, logger="ssv.features")
-    features = build_consistency_features("alexnet", weights="imagenet")
+    features = _alexnet("imagenet")
     assert features(torch.zeros(1, 3, 32, 32)).shape == (1, 192 * 27 * 27)
     warnings = [record for record in caplog.records if record.levelno == logging.WARNING]
     assert len(warnings) == 1 and "random" in warnings[0].getMessage()
@@ -120,7 +133,7 @@ def test_a_crafted_file_in_the_hub_cache_runs_no_code(tmp_path, monkeypatch, cap
     cached = tmp_path / "torch" / "hub" / "checkpoints" / ALEXNET_IMAGENET_URL.rsplit("/", 1)[1]
     cached.parent.mkdir(parents=True)
     marker = code_running_file(cached)
-    build_consistency_features("alexnet", weights="imagenet")
+    _alexnet("imagenet")
     assert not marker.exists()
     assert "Weights only load failed" in caplog.text and "falling back to random" in caplog.text
 
@@ -130,7 +143,7 @@ def test_a_download_whose_hash_does_not_match_is_refused(tmp_path, monkeypatch, 
     payload = tmp_path / "other.pth"
     torch.save(_torchvision_style_state(seed=3), payload)
     monkeypatch.setattr(torch.hub, "urlopen", lambda request: _FakeResponse(payload.read_bytes()))
-    features = build_consistency_features("alexnet", weights="imagenet")
+    features = _alexnet("imagenet")
     assert "invalid hash value" in caplog.text
     assert not torch.equal(features.features[0].weight, torch.load(payload, weights_only=True)["features.0.weight"])
 
