@@ -39,7 +39,7 @@ REPORT_FILE = "device_check.json"
 TRAINED_PROFILES = ("cpu", "paper")
 STARTUP_AND_EVALUATION_MINUTES = 1.0
 SHORTEST_TRAINING_MINUTES = 0.5
-# An H100 took 8 minutes for the whole paper benchmark; this many give the iteration and the reference at least.
+# The whole paper benchmark took more than 7 minutes on an H100; this many give at least its first measurements.
 BENCH_MINUTES = 2.0
 
 
