@@ -380,10 +380,14 @@ def measure_loader(case: Case) -> list[Record]:
 MEASUREMENTS = {"training": measure_training, "inference": measure_inference, "loader": measure_loader}
 
 
+def skipped_record(case: Case, reason: str) -> dict:
+    """The record of a measurement that did not run, with the reason."""
+    return Record(case.name, case.profile, case.batch, case.config().model.image_size, skipped=reason).as_dict()
+
+
 def run_case(kind: str, case: Case) -> list[dict]:
     """Entry point of the measuring process: its Records as dicts (one skipped Record when it cannot run)."""
     try:
         return [record.as_dict() for record in MEASUREMENTS[kind](case)]
     except Skipped as reason:
-        return [Record(case.name, case.profile, case.batch, case.config().model.image_size,
-                       skipped=str(reason)).as_dict()]
+        return [skipped_record(case, str(reason))]

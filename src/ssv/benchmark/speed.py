@@ -19,7 +19,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from ssv.benchmark.measure import Case, Record, machine, run_case, table
+from ssv.benchmark.measure import Case, machine, run_case, skipped_record, table
 from ssv.config import PROFILES, ConfigError, default_profile, experiment_path, load_config
 from ssv.console import run_command
 from ssv.inference.benchmark import run_deployment_case
@@ -84,14 +84,13 @@ def measure_in_fresh_process(kind: str, case: Case) -> list[dict]:
         return pool.submit(*task).result()
 
 
-def measure_all(cases: list[tuple[str, Case]], time_limit: float | None, image_size: int) -> list[dict]:
+def measure_all(cases: list[tuple[str, Case]], time_limit: float | None) -> list[dict]:
     """Every case's records in order; a case that would start after ``time_limit`` minutes is listed as skipped."""
     records = []
     started = time.perf_counter()
     for kind, case in cases:
         if time_limit is not None and time.perf_counter() - started >= 60 * time_limit:
-            reason = f"past the {time_limit:g}-minute time limit"
-            records.append(Record(case.name, case.profile, case.batch, image_size, skipped=reason).as_dict())
+            records.append(skipped_record(case, f"past the {time_limit:g}-minute time limit"))
             continue
         print(f"measuring {case.name} ({case.profile}, batch {case.batch}) ...", flush=True)
         case_started = time.perf_counter()
@@ -142,7 +141,7 @@ def run(args: argparse.Namespace) -> int:
     config = load_config(experiment_path(args.category), args.overrides, profile=args.profile)
     args.batch = args.batch or config.data.batch_size
     out = args.out or Path("runs") / "bench" / f"speed-{args.profile}-b{args.batch}"
-    records = measure_all(planned_cases(args), args.time_limit, config.model.image_size)
+    records = measure_all(planned_cases(args), args.time_limit)
     results = summary(records)
     print(report(records, results))
     out.mkdir(parents=True, exist_ok=True)

@@ -84,7 +84,7 @@ def test_measurements_that_would_start_past_the_time_limit_are_listed_as_skipped
     monkeypatch.setattr(speed.time, "perf_counter", lambda: clock[0])
     monkeypatch.setattr(speed, "measure_in_fresh_process", one_minute_each)
     cases = [("training", speed.Case(name, "small", 2)) for name in ("iteration", "reference iteration", "loader")]
-    records = speed.measure_all(cases, time_limit=1.5, image_size=32)
+    records = speed.measure_all(cases, time_limit=1.5)
     assert [(r["name"], r["skipped"]) for r in records] == [
         ("iteration", None), ("reference iteration", None), ("loader", "past the 1.5-minute time limit")]
-    assert records[-1]["image_size"] == 32 and records[-1]["median_ms"] is None
+    assert records[-1]["image_size"] == cases[-1][1].config().model.image_size and records[-1]["median_ms"] is None
