@@ -75,6 +75,8 @@ class DataConfig:
 class ModelConfig:
     image_size: int = 128
     width: float = 1.0
+    # V's width factor, if it differs from S's (V is also the critic); null: ``width``, as in the release.
+    viewpoint_width: Optional[float] = None
     code_size: int = 64
     mapping_layers: int = 8
     rotation_sampling: str = "nearest"
@@ -186,8 +188,9 @@ _CHOICES = {
     "imc.features": ("alexnet", "encoder", "pixels"),
     "trainer.logger": ("wandb", "csv", "tensorboard"),
 }
+# Keys left null are not checked.
 _POSITIVE = ("data.batch_size", "data.fakes_per_real", "model.image_size", "model.code_size", "trainer.max_steps",
-             "model.style_init_scale")
+             "model.style_init_scale", "model.width", "model.viewpoint_width")
 
 
 _OMEGACONF_DETAIL_LINES = ("full_key:", "reference_type=", "object_type=")
@@ -318,7 +321,8 @@ def validate(config: DictConfig) -> None:
         if value not in choices:
             raise ConfigError(f"bad config key '{key}': '{value}' is not one of {', '.join(map(str, choices))}")
     for key in _POSITIVE:
-        if OmegaConf.select(config, key) <= 0:
+        value = OmegaConf.select(config, key)
+        if value is not None and value <= 0:
             raise ConfigError(f"bad config key '{key}': must be positive")
     size = config.model.image_size
     if size < 32 or size & (size - 1):

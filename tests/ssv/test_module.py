@@ -254,3 +254,12 @@ def test_shared_augmentations_change_what_v_sees_in_training_and_not_at_evaluati
     seen.clear()
     model(batch["image"])
     assert torch.equal(seen[0], batch["image"])
+
+
+def test_v_can_be_wider_than_s_and_a_full_iteration_trains_both():
+    model = SSVModule(to_container(tiny_config("model.viewpoint_width=0.25")))
+    assert model.viewpoint_net.trunk(torch.zeros(2, 3, 64, 64)).shape == (2, 128)  # 512 * 0.25
+    assert model.generator.to_rgb.weight.shape[1] == 8  # S keeps model.width: 64 * 0.125 channels at 64 px
+    before_v, before_s = snapshot(model.viewpoint_net), snapshot(model.generator)
+    fit_iterations(model)
+    assert changed(before_v, model.viewpoint_net) and changed(before_s, model.generator)

@@ -44,7 +44,7 @@ def viewpoint_network_from(model, network_class: type[ViewpointNetwork] = Viewpo
     return network_class(
         image_size=model.image_size,
         code_size=model.code_size,
-        width=model.width,
+        width=model.width if model.viewpoint_width is None else model.viewpoint_width,
         head_dropout=model.head_dropout,
         stddev_group=model.stddev_group,
     )
