@@ -38,7 +38,7 @@ export PYTHONUNBUFFERED := 1
 
 .DEFAULT_GOAL := help
 .PHONY: help install test test-quick test-slow lint train data samples-grid clean
-.PHONY: eval diagnose bench bench-accuracy sweep device-check
+.PHONY: eval diagnose transfer bench bench-accuracy sweep device-check
 .PHONY: predict calibrate export
 .PHONY: prepare shards
 
@@ -54,10 +54,10 @@ help: ## List targets and variables
 	@echo "  LOGGER=wandb|csv|tensorboard  train: experiment logger (default wandb, offline without key or network)"
 	@echo "  DEVICES=<n>          train: devices per node (DDP when more than one)"
 	@echo "  SWEEP=<name>         sweep: experiments/sweeps/<name>.yaml; COUNT=<n> runs for this agent"
-	@echo "  CKPT=<path.ckpt>     eval: checkpoint of SSV or the supervised baseline; diagnose: of SSV"
-	@echo "  DATA=<spec>          eval: synthetic:<category> (its test split), a labels.csv or a folder holding one"
-	@echo "  OUT=<dir>            eval, diagnose, bench, bench-accuracy: output folder (eval default: <run>/eval/<ckpt>-<DATA>,"
-	@echo "                       where training's own evaluation goes; diagnose default: beside the checkpoint)"
+	@echo "  CKPT=<path.ckpt>     eval: checkpoint of SSV or the supervised baseline; diagnose, transfer: of SSV"
+	@echo "  DATA=<spec>          eval, transfer: synthetic:<category> (its test split), a labels.csv or a folder holding one"
+	@echo "  OUT=<dir>            eval, diagnose, transfer, bench, bench-accuracy: output folder (eval default: <run>/eval/<ckpt>-<DATA>,"
+	@echo "                       where training's own evaluation goes; diagnose, transfer default: beside the checkpoint)"
 	@echo "                       predict: output folder (required); calibrate, export: output file (default: beside CKPT)"
 	@echo "  INPUT=<path>         predict: an image, a folder of images or a video (ARGS=\"--camera 0\" for a webcam)"
 	@echo "  FORMAT=$(FORMAT)          export: onnx | torchscript"
@@ -124,6 +124,10 @@ export: $(STAMP) ## Export V of CKPT as FORMAT=onnx|torchscript (dynamic batch; 
 diagnose: $(STAMP) ## Does CKPT's generator render viewpoints, and does V read them? (label-free; diagnostics.json)
 	@test -n "$(CKPT)" || { echo "error: set CKPT=<path.ckpt> of an SSV run" >&2; exit 2; }
 	$(BIN)/python -m ssv.evaluation.diagnostics --ckpt "$(CKPT)" $(if $(OUT),--out "$(OUT)")
+
+transfer: $(STAMP) ## Train a fresh V on CKPT's fakes alone, compare it with CKPT's V on DATA (transfer.json)
+	@test -n "$(CKPT)" -a -n "$(DATA)" || { echo "error: set CKPT=<path.ckpt> of an SSV run and DATA=<labeled images>" >&2; exit 2; }
+	$(BIN)/python -m ssv.evaluation.transfer --ckpt "$(CKPT)" --data "$(DATA)" $(if $(OUT),--out "$(OUT)") $(ARGS)
 
 bench: $(STAMP) ## Time training iterations, V/S steps, loader and inference; bench.json (see docs/performance.md)
 	$(BIN)/python -m ssv.benchmark.speed --category $(CATEGORY) $(if $(PROFILE),--profile $(PROFILE)) $(if $(BATCH),--batch $(BATCH)) $(if $(REFERENCE),--reference) $(if $(VARIANTS),--variants $(VARIANTS)) $(if $(OUT),--out "$(OUT)") $(ARGS)

@@ -129,8 +129,7 @@ class SSVModule(pl.LightningModule):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """Predicted viewpoints ``[B, 3]`` (radians) of images in [-1, 1], each image on its own."""
-        output = self.viewpoint_net.per_image(images)
-        return decode(output.magnitude_logits, output.sign_logits)
+        return self.viewpoint_net.read_views(images)
 
     # ----------------------------------------------------------------------------------------------- training
     def configure_optimizers(self):
@@ -278,7 +277,7 @@ class SSVModule(pl.LightningModule):
             )
         # Every fake batch teaches V to read style and viewpoint; the first one alone plays the critic's game.
         all_fakes_out = ViewpointOutput(*(torch.cat(field) for field in zip(fake_out, *extra_out)))
-        terms.update(self._reconstruction_terms(all_fakes_out, codes, views))
+        terms.update(self.reconstruction_terms(all_fakes_out, codes, views))
         if symmetry:
             terms.update(self._symmetry_terms(real_out, *mirror_out))
         if self.enabled("imc"):  # S re-renders the image V read, before any augmentation
@@ -298,12 +297,12 @@ class SSVModule(pl.LightningModule):
         terms = {}
         if self.enabled("adversarial"):
             terms["adversarial"] = losses.adversarial_loss(output.score)
-        terms.update(self._reconstruction_terms(output, codes, views))
+        terms.update(self.reconstruction_terms(output, codes, views))
         if mirrored:
             terms["gen_flip"] = losses.gen_flip_loss(*mirrored, images[:batch_size])
         return StepLosses(terms, metrics={})
 
-    def _reconstruction_terms(
+    def reconstruction_terms(
         self, output: ViewpointOutput, codes: torch.Tensor, views: torch.Tensor
     ) -> dict[str, torch.Tensor]:
         """Generative consistency: V recovers the style and viewpoint S was given."""

@@ -8,7 +8,6 @@ import torch
 from ssv.config import from_container
 from ssv.networks import viewpoint_network_from
 from ssv.losses import view_loss
-from ssv.viewpoint import decode
 
 # Checkpoints name the module class that wrote them, so evaluation can rebuild the right one.
 MODEL_KIND_KEY = "viewpoint_model"
@@ -29,8 +28,7 @@ class SupervisedViewpointModule(pl.LightningModule):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """Predicted viewpoints ``[B, 3]`` (radians) of images in [-1, 1], each image on its own."""
-        output = self.viewpoint_net.per_image(images)
-        return decode(output.magnitude_logits, output.sign_logits)
+        return self.viewpoint_net.read_views(images)
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
         output = self.viewpoint_net(batch["image"])

@@ -30,3 +30,12 @@ def load_viewpoint_model(path: str | Path) -> pl.LightningModule:
     except (ConfigError, RuntimeError, KeyError, TypeError) as error:
         raise CheckpointError(f"{path}: does not match its stored {kind} config: {error}") from None
     return model.eval()
+
+
+def load_ssv_model(path: Path, task: str) -> SSVModule:
+    """An SSV checkpoint's model as ``load_viewpoint_model`` gives it; any other kind fails, naming the ``task``
+    that needs S (e.g. "diagnose")."""
+    model = load_viewpoint_model(path)
+    if not isinstance(model, SSVModule):
+        raise CheckpointError(f"{path}: holds a {type(model).__name__}, which has no generator to {task}")
+    return model

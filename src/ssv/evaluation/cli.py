@@ -37,14 +37,9 @@ def positive_int(text: str) -> int:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    schemes = ", ".join(f"{name}:<...>" for name in sorted(LABELED_SOURCES))
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--ckpt", type=Path, required=True, help="Lightning checkpoint of SSV or the supervised model")
-    parser.add_argument(
-        "--data", required=True,
-        help=f"labeled images: {schemes} (e.g. synthetic:faces, its test split), a labels.csv with columns "
-        "path,azimuth,elevation,tilt (degrees, paths relative to the CSV), or a folder holding labels.csv",
-    )
+    add_data_arguments(parser)
     parser.add_argument("--out", type=Path,
                         help="output folder (default: <run>/eval/<checkpoint>-<data>, where training puts its own)")
     parser.add_argument("--n-calibration", type=positive_int, default=DEFAULT_N_CALIBRATION,
@@ -55,11 +50,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         "(default: the checkpoint's training batch size)")
     parser.add_argument("--num-workers", type=int, default=0, help="data loading processes (default %(default)s)")
     parser.add_argument("--accelerator", default="auto", help="Lightning accelerator (default %(default)s)")
+    return parser.parse_args(argv)
+
+
+def add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--data`` and the two flags that override its checks (``checked_items``)."""
+    schemes = ", ".join(f"{name}:<...>" for name in sorted(LABELED_SOURCES))
+    parser.add_argument(
+        "--data", required=True,
+        help=f"labeled images: {schemes} (e.g. synthetic:faces, its test split), a labels.csv with columns "
+        "path,azimuth,elevation,tilt (degrees, paths relative to the CSV), or a folder holding labels.csv",
+    )
     parser.add_argument("--allow-category-mismatch", action="store_true",
                         help="evaluate although DATA holds another category than the checkpoint was trained on")
     parser.add_argument("--angles-in-degrees-are-small", action="store_true",
                         help="evaluate although every label is within +-pi degrees (refused by default as radians)")
-    return parser.parse_args(argv)
 
 
 def data_category(spec: str) -> str | None:
@@ -90,15 +95,21 @@ def check_degrees(items: list, spec: str) -> None:
                                "--angles-in-degrees-are-small if they really are degrees")
 
 
-def evaluate(args: argparse.Namespace) -> int:
-    model = load_viewpoint_model(args.ckpt)
-    config = model.config
-    batch_size = args.batch_size or config.data.batch_size
+def checked_items(args: argparse.Namespace, config) -> list:
+    """The labeled images of ``args.data`` at the checkpoint's size, refused if they would give a meaningless score."""
     if not args.allow_category_mismatch:
         check_category(config.category, args.data)
     items = read_labeled_source(args.data, config.model.image_size)
     if not args.angles_in_degrees_are_small:
         check_degrees(items, args.data)
+    return items
+
+
+def evaluate(args: argparse.Namespace) -> int:
+    model = load_viewpoint_model(args.ckpt)
+    config = model.config
+    batch_size = args.batch_size or config.data.batch_size
+    items = checked_items(args, config)
     result = evaluate_model(
         model,
         items,

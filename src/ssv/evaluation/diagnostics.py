@@ -23,10 +23,11 @@ import torch
 from torch import nn
 
 from ssv.console import run_command
-from ssv.evaluation.checkpoints import CheckpointError, load_viewpoint_model
+from ssv.evaluation.checkpoints import CheckpointError, load_ssv_model
 from ssv.evaluation.protocol import fit_angle
 from ssv.losses import view_loss
 from ssv.module import SSVModule
+from ssv.networks import ViewpointNetwork
 from ssv.viewpoint import ANGLES, decode, encode, sample_views
 
 DIAGNOSTICS_FILE = "diagnostics.json"
@@ -72,12 +73,12 @@ def reading_verdict(view_loss: float, floor: float) -> str:
 
 @torch.no_grad()
 def fake_view_fit(
-    model: SSVModule, generator: nn.Module, codes: torch.Tensor, views: torch.Tensor, batch_size: int
+    network: ViewpointNetwork, generator: nn.Module, codes: torch.Tensor, views: torch.Tensor, batch_size: int
 ) -> dict:
     """V's L_v and per-angle R^2 on the images ``generator`` renders from (codes, views)."""
     losses, predictions = [], []
     for batch_codes, batch_views in zip(codes.split(batch_size), views.split(batch_size)):
-        output = model.viewpoint_net.per_image(generator(batch_codes, batch_views))
+        output = network.per_image(generator(batch_codes, batch_views))
         losses.append(view_loss(output, batch_views))
         predictions.append(decode(output.magnitude_logits, output.sign_logits))
     predicted = torch.cat(predictions)
@@ -113,7 +114,7 @@ def diagnose(model: SSVModule, samples: int = 512, seed: int = 0, consistency_st
     report = {"view_blind_loss": view_blind_loss(model.view_ranges), "samples": samples, "seed": seed}
     for label, generator in (("generator", model.generator), ("ema_generator", model.ema_generator)):
         report[label] = {
-            **fake_view_fit(model, generator, codes, views, DIAGNOSTICS_BATCH),
+            **fake_view_fit(model.viewpoint_net, generator, codes, views, DIAGNOSTICS_BATCH),
             "consistency": view_consistency(generator, codes[:consistency_styles], model.view_ranges),
         }
     return report
@@ -145,9 +146,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def run(args: argparse.Namespace) -> int:
-    model = load_viewpoint_model(args.ckpt)
-    if not isinstance(model, SSVModule):
-        raise CheckpointError(f"{args.ckpt}: holds a {type(model).__name__}, which has no generator to diagnose")
+    model = load_ssv_model(args.ckpt, "diagnose")
     report = diagnose(model, samples=args.samples, seed=args.seed)
     out = args.out or args.ckpt.parent / f"diagnostics-{args.ckpt.stem}"
     out.mkdir(parents=True, exist_ok=True)

@@ -24,7 +24,6 @@ from ssv.inference.checkpoint import CheckpointError, TrainedViewpointNetwork, l
 from ssv.console import run_command
 from ssv.inference.onnx_model import FINGERPRINT_KEY, IMAGE_SIZE_KEY, INPUT_NAME, OUTPUT_NAME, SOURCE_KEY, UNITS_KEY
 from ssv.networks import ViewpointNetwork
-from ssv.viewpoint import decode
 
 FORMATS = {"onnx": ".onnx", "torchscript": ".torchscript.pt"}
 TORCHSCRIPT_METADATA = "ssv.json"
@@ -40,8 +39,7 @@ class ViewpointGraph(nn.Module):
         self.network = network
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        output = self.network.per_image(images)
-        return decode(output.magnitude_logits, output.sign_logits)
+        return self.network.read_views(images)
 
 
 def metadata(trained: TrainedViewpointNetwork) -> dict[str, str]:

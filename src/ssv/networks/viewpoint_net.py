@@ -9,7 +9,7 @@ import torch
 import torch.nn as nn
 
 from ssv.networks.layers import EqualConv2d, EqualLinear, MinibatchStdDev, leaky_relu, scaled_channels
-from ssv.viewpoint import ANGLES
+from ssv.viewpoint import ANGLES, decode
 
 _INPUT_CHANNELS = 256
 _TRUNK_CHANNELS = 512
@@ -133,3 +133,8 @@ class ViewpointNetwork(nn.Module):
         rest of the batch; one batched pass still does all the work. Every inference path uses this rule.
         """
         return self(x, sources=x.shape[0])
+
+    def read_views(self, x: torch.Tensor) -> torch.Tensor:
+        """Predicted viewpoints ``[B, 3]`` (radians) of images ``x``, each image read on its own."""
+        output = self.per_image(x)
+        return decode(output.magnitude_logits, output.sign_logits)

@@ -79,3 +79,13 @@ def test_the_last_block_normalises_after_its_3x3_conv_as_the_release_does():
     assert final == ["EqualConv2d", "InstanceNorm2d", "LeakyReLU", "EqualConv2d", "LeakyReLU", "Flatten"]
     assert network.encoder.final[0].weight.shape == (512, 513, 3, 3)
     assert network.encoder.final[3].weight.shape == (512, 512, 4, 4)
+
+
+def test_read_views_decodes_the_per_image_outputs_to_radians():
+    network = ViewpointNetwork(image_size=64, code_size=16, width=0.125).eval()
+    images = torch.rand(4, 3, 64, 64) * 2 - 1
+    views = network.read_views(images)
+    assert views.shape == (4, 3)
+    alone = torch.cat([network.read_views(image[None]) for image in images])
+    torch.testing.assert_close(views, alone)
+    assert views.abs().max() <= torch.pi
