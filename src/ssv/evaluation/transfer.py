@@ -89,7 +89,7 @@ def verdict(trained: dict, fresh: dict) -> str:
 
 
 def format_report(report: dict, title: str) -> str:
-    header = f"{'':<30}{'MAE ' + ' / '.join(a[:4] for a in ANGLES):>24}{'mean':>7}   R^2 real images   R^2 fakes"
+    header = f"{'':<30}{'MAE ' + ' / '.join(a[:4] for a in ANGLES):>24}{'mean':>7}   {'R^2 real images':<21}R^2 fakes"
     lines = [title, header]
     for label in ("trained_v", "fresh_v"):
         entry = report[label]
@@ -97,7 +97,7 @@ def format_report(report: dict, title: str) -> str:
         mae = " / ".join(f"{entry['mae'][a]:.1f}" for a in ANGLES)
         real = " / ".join(f"{entry['r2'][a]:.2f}" for a in ANGLES)
         fake = " / ".join(f"{entry['fake_r2'][a]:.2f}" for a in ANGLES)
-        lines.append(f"{name:<30}{mae:>24}{entry['mae_mean']:>7.1f}   {real:<18}{fake}")
+        lines.append(f"{name:<30}{mae:>24}{entry['mae_mean']:>7.1f}   {real:<21}{fake}")
     lines.append(f"Reading: {report['verdict']}")
     return "\n".join(lines)
 
