@@ -83,6 +83,8 @@ class ModelConfig:
     # Multiplies S's AdaIN style weights at initialisation; 1 is the release. Below 1 every style starts by
     # turning its volume the same way, which shortens the start in which V cannot read viewpoints.
     style_init_scale: float = 1.0
+    # The same for the 2D blocks alone, which style the image after the turn; null: ``style_init_scale``.
+    image_style_init_scale: Optional[float] = None
     # Side of S's rotated 3D volume: 16 (the release) or 8, an eighth of the 3D work, for small images.
     volume_size: int = 16
     head_dropout: float = 0.5
@@ -190,7 +192,8 @@ _CHOICES = {
 }
 # Keys left null are not checked.
 _POSITIVE = ("data.batch_size", "data.fakes_per_real", "model.image_size", "model.code_size", "trainer.max_steps",
-             "model.style_init_scale", "model.width", "model.viewpoint_width")
+             "model.style_init_scale", "model.image_style_init_scale", "model.width",
+             "model.viewpoint_width")
 
 
 _OMEGACONF_DETAIL_LINES = ("full_key:", "reference_type=", "object_type=")

@@ -263,3 +263,12 @@ def test_v_can_be_wider_than_s_and_a_full_iteration_trains_both():
     before_v, before_s = snapshot(model.viewpoint_net), snapshot(model.generator)
     fit_iterations(model)
     assert changed(before_v, model.viewpoint_net) and changed(before_s, model.generator)
+
+
+def test_the_image_blocks_style_scale_reaches_s_apart_from_the_volume_blocks():
+    model = SSVModule(to_container(tiny_config("model.style_init_scale=0.1", "model.image_style_init_scale=1.0")))
+    style_weights = {name: weight for name, weight in model.generator.named_parameters()
+                     if name.endswith("adain.style.weight")}
+    volume = torch.cat([w.flatten() for name, w in style_weights.items() if name.startswith("volume_blocks.")])
+    image = torch.cat([w.flatten() for name, w in style_weights.items() if name.startswith("image_blocks.")])
+    assert volume.std() < 0.2 < 0.5 < image.std()

@@ -35,6 +35,7 @@ def synthesis_network_from(model) -> SynthesisNetwork:
         mapping_layers=model.mapping_layers,
         rotation_sampling=model.rotation_sampling,
         style_init_scale=model.style_init_scale,
+        image_style_init_scale=model.image_style_init_scale,
         volume_size=model.volume_size,
     )
 

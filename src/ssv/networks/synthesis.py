@@ -134,13 +134,16 @@ class SynthesisNetwork(nn.Module):
     z1 styles the 3D volume, z2 the 2D image blocks; both go through the same mapping network.
     ``style_init_scale`` multiplies the AdaIN style weights at initialisation (1: the release); below 1, every
     style starts near the identity scale, so all styles turn their volumes alike from the first iteration.
+    ``image_style_init_scale`` does the same for the 2D blocks alone (None: ``style_init_scale``): they style the
+    image's appearance after the turn, so they can keep the release's spread of styles while the 3D blocks are
+    damped.
     ``volume_size``: side of the rotated 3D volume (16 in the release; 8 costs an eighth of its 3D work, for
     small images).
     """
 
     def __init__(self, image_size: int = 128, code_size: int = 64, width: float = 1.0,
                  mapping_layers: int = 8, rotation_sampling: str = "nearest", style_init_scale: float = 1.0,
-                 volume_size: int = 16):
+                 volume_size: int = 16, image_style_init_scale: float | None = None):
         super().__init__()
         if volume_size not in VOLUME_SIZES:
             raise ValueError(f"SynthesisNetwork supports volume sizes {VOLUME_SIZES}, got {volume_size}")
@@ -162,8 +165,10 @@ class SynthesisNetwork(nn.Module):
             conv=EqualConv2d(rotated_channels * volume_size, projection_channels, 1),
             activation=nn.PReLU(projection_channels),
         ))
+        if image_style_init_scale is None:
+            image_style_init_scale = style_init_scale
         self.image_blocks, image_channels = _image_blocks(projection_channels, volume_size, image_size, code_size,
-                                                          width, style_init_scale)
+                                                          width, image_style_init_scale)
         self.to_rgb = EqualConv2d(image_channels, 3, 1)
 
     def forward(self, z: torch.Tensor, view: torch.Tensor) -> torch.Tensor:

@@ -177,3 +177,14 @@ def test_style_init_scale_damps_only_the_adain_style_weights():
             torch.testing.assert_close(after, 0.1 * before)
         else:
             torch.testing.assert_close(after, before, msg=name)
+
+
+def test_image_style_init_scale_sets_the_2d_blocks_apart_from_the_3d_blocks():
+    torch.manual_seed(0)
+    plain = SynthesisNetwork(image_size=64, code_size=16, width=0.125, mapping_layers=2)
+    torch.manual_seed(0)
+    damped_3d = SynthesisNetwork(image_size=64, code_size=16, width=0.125, mapping_layers=2, style_init_scale=0.1,
+                                 image_style_init_scale=1.0)
+    for (name, before), after in zip(plain.state_dict().items(), damped_3d.state_dict().values()):
+        scale = 0.1 if name.startswith("volume_blocks.") and name.endswith("adain.style.weight") else 1.0
+        torch.testing.assert_close(after, scale * before, msg=name)
