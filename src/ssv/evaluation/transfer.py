@@ -42,9 +42,17 @@ MARGIN_DEGREES = 0.5
 
 
 def train_on_fakes(model: SSVModule, steps: int, batch_size: int, seed: int, progress: bool = True) -> ViewpointNetwork:
-    """A fresh V trained ``steps`` Adam steps (the recipe's optimiser) on the frozen EMA generator's fakes."""
-    torch.manual_seed(seed)  # the fresh V's initial weights
-    latents = torch.Generator().manual_seed(seed)
+    """A fresh V trained ``steps`` Adam steps (the recipe's optimiser) on the frozen EMA generator's fakes.
+
+    The seed sets the fresh V's weights and dropout; the caller's global RNG is left as it was.
+    """
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return _fit_on_fakes(model, steps, batch_size, torch.Generator().manual_seed(seed), progress)
+
+
+def _fit_on_fakes(model: SSVModule, steps: int, batch_size: int, latents: torch.Generator,
+                  progress: bool) -> ViewpointNetwork:
     network = viewpoint_network_from(model.config.model).train()
     optimizer = torch.optim.Adam(network.parameters(), lr=model.config.optim.lr, betas=tuple(model.config.optim.betas))
     view_ranges = model.view_ranges.cpu()

@@ -40,7 +40,9 @@ def test_a_fresh_v_learns_the_viewpoints_the_frozen_generator_renders(tiny):
     model = SSVModule(to_container(tiny())).eval()
     model.ema_generator = SlidingSquare(model.view_ranges)
     trained_v = {name: value.clone() for name, value in model.viewpoint_net.state_dict().items()}
+    caller_rng = torch.get_rng_state()
     network = train_on_fakes(model, steps=150, batch_size=32, seed=0, progress=False)
+    assert torch.equal(torch.get_rng_state(), caller_rng)
     learned = reading_of_fakes(model, network)
     assert learned["azimuth"] > 0.8 and learned["elevation"] > 0.8
     assert learned["tilt"] < 0.5  # the square never turns in the image plane
