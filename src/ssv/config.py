@@ -77,6 +77,9 @@ class ModelConfig:
     width: float = 1.0
     # V's width factor, if it differs from S's (V is also the critic); null: ``width``, as in the release.
     viewpoint_width: Optional[float] = None
+    # V sees every pixel: its first full-resolution block runs, where the release's fade-in leftover (alpha 0)
+    # discards it and V starts from the image at half resolution. false: the release.
+    viewpoint_full_resolution: bool = False
     code_size: int = 64
     mapping_layers: int = 8
     rotation_sampling: str = "nearest"

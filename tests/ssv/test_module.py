@@ -272,3 +272,11 @@ def test_the_image_blocks_style_scale_reaches_s_apart_from_the_volume_blocks():
     volume = torch.cat([w.flatten() for name, w in style_weights.items() if name.startswith("volume_blocks.")])
     image = torch.cat([w.flatten() for name, w in style_weights.items() if name.startswith("image_blocks.")])
     assert volume.std() < 0.2 < 0.5 < image.std()
+
+
+def test_v_at_full_resolution_is_built_from_the_config_and_trains():
+    model = SSVModule(to_container(tiny_config("model.viewpoint_full_resolution=true")))
+    assert "block64" in model.viewpoint_net.encoder._modules  # the tiny config's 64 px images
+    before = snapshot(model.viewpoint_net)
+    fit_iterations(model)
+    assert changed(before, model.viewpoint_net)

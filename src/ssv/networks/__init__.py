@@ -48,4 +48,5 @@ def viewpoint_network_from(model, network_class: type[ViewpointNetwork] = Viewpo
         width=model.width if model.viewpoint_width is None else model.viewpoint_width,
         head_dropout=model.head_dropout,
         stddev_group=model.stddev_group,
+        full_resolution=model.viewpoint_full_resolution,
     )

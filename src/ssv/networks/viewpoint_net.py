@@ -12,6 +12,7 @@ from ssv.networks.layers import EqualConv2d, EqualLinear, MinibatchStdDev, leaky
 from ssv.viewpoint import ANGLES, decode
 
 _INPUT_CHANNELS = 256
+_FULL_RESOLUTION_CHANNELS = 128
 _TRUNK_CHANNELS = 512
 _ANGLE_HIDDEN = 256
 _SMALLEST_BLOCK = 8
@@ -63,10 +64,13 @@ class Encoder(nn.Sequential):
         return x
 
 
-def build_encoder(image_size: int, width: float, stddev_group: int | None = None) -> Encoder:
+def build_encoder(image_size: int, width: float, stddev_group: int | None = None,
+                  full_resolution: bool = False) -> Encoder:
     """The effective encoder of the release: x0.5, 1x1 conv RGB->256, conv blocks down to 8 px, final block.
 
     The release's first full-resolution block is discarded by a fade-in leftover, so it is not built.
+    ``full_resolution``: the fade-in completed instead, so V sees every pixel: 1x1 conv RGB->128 and a conv block
+    (128->256) at full resolution, then the same blocks.
     """
     if image_size < _SMALLEST_IMAGE or image_size & (image_size - 1):
         raise ValueError(
@@ -75,7 +79,12 @@ def build_encoder(image_size: int, width: float, stddev_group: int | None = None
     in_channels = scaled_channels(_INPUT_CHANNELS, width)
     trunk_channels = scaled_channels(_TRUNK_CHANNELS, width)
     resolution = image_size // 2
-    stages = OrderedDict(downsample=halve(), from_rgb=EqualConv2d(3, in_channels, 1))
+    if full_resolution:
+        rgb_channels = scaled_channels(_FULL_RESOLUTION_CHANNELS, width)
+        stages = OrderedDict(from_rgb=EqualConv2d(3, rgb_channels, 1))
+        stages[f"block{image_size}"] = conv_block(rgb_channels, in_channels)
+    else:
+        stages = OrderedDict(downsample=halve(), from_rgb=EqualConv2d(3, in_channels, 1))
     while resolution >= _SMALLEST_BLOCK:
         stages[f"block{resolution}"] = conv_block(in_channels, trunk_channels)
         in_channels, resolution = trunk_channels, resolution // 2
@@ -102,9 +111,9 @@ class ViewpointNetwork(nn.Module):
     """V(x): critic score, style z-hat and viewpoint logits for images ``[B, 3, S, S]`` in [-1, 1]."""
 
     def __init__(self, image_size: int = 128, code_size: int = 64, width: float = 1.0,
-                 head_dropout: float = 0.5, stddev_group: int | None = None):
+                 head_dropout: float = 0.5, stddev_group: int | None = None, full_resolution: bool = False):
         super().__init__()
-        self.encoder = build_encoder(image_size, width, stddev_group)
+        self.encoder = build_encoder(image_size, width, stddev_group, full_resolution)
         trunk_size = scaled_channels(_TRUNK_CHANNELS, width)
         self.score_head = EqualLinear(trunk_size, 1)
         self.style_head = EqualLinear(trunk_size, 2 * code_size)

@@ -26,15 +26,30 @@ def test_encoder_starts_from_a_256_channel_1x1_conv_at_half_resolution():
     assert network.trunk(torch.zeros(2, 3, 128, 128)).shape == (2, 512)
 
 
+def test_full_resolution_runs_the_first_block_on_every_pixel():
+    network = ViewpointNetwork(image_size=32, width=1.0, full_resolution=True)
+    stages = list(network.encoder._modules)
+    assert stages[:4] == ["from_rgb", "block32", "block16", "block8"] and "downsample" not in stages
+    assert network.encoder.from_rgb.weight.shape == (128, 3, 1, 1)
+    assert network.encoder.block32[0].weight.shape[:2] == (256, 128)
+    assert network.encoder.block16[0].weight.shape[:2] == (512, 256)
+    # Detail that averages out over each 2x2 pixel block is invisible to the release's encoder, not to this one.
+    blank, checkered = torch.zeros(1, 3, 32, 32), torch.zeros(1, 3, 32, 32)
+    checkered[..., 8:12, 8:12] = torch.tensor([[1.0, -1.0], [-1.0, 1.0]]).repeat(2, 2)
+    release = ViewpointNetwork(image_size=32, width=1.0)
+    torch.testing.assert_close(release.trunk(checkered), release.trunk(blank))
+    assert not torch.allclose(network.trunk(checkered), network.trunk(blank))
+
+
 @pytest.mark.parametrize("image_size", [16, 48, 100])
 def test_viewpoint_network_rejects_unsupported_sizes(image_size):
     with pytest.raises(ValueError, match="power-of-two"):
         ViewpointNetwork(image_size=image_size)
 
 
-@pytest.mark.parametrize("image_size", [64, 128])
-def test_every_viewpoint_parameter_gets_a_gradient(image_size):
-    network = ViewpointNetwork(image_size=image_size, code_size=16, width=0.125).train()
+@pytest.mark.parametrize(("image_size", "full_resolution"), [(64, False), (128, False), (32, True)])
+def test_every_viewpoint_parameter_gets_a_gradient(image_size, full_resolution):
+    network = ViewpointNetwork(image_size=image_size, code_size=16, width=0.125, full_resolution=full_resolution).train()
     output = network(torch.rand(2, 3, image_size, image_size) * 2 - 1)
     loss = sum((tensor * torch.randn_like(tensor)).sum() for tensor in output)
     loss.backward()
