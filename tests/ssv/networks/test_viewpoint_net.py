@@ -49,7 +49,8 @@ def test_viewpoint_network_rejects_unsupported_sizes(image_size):
 
 @pytest.mark.parametrize(("image_size", "full_resolution"), [(64, False), (128, False), (32, True)])
 def test_every_viewpoint_parameter_gets_a_gradient(image_size, full_resolution):
-    network = ViewpointNetwork(image_size=image_size, code_size=16, width=0.125, full_resolution=full_resolution).train()
+    network = ViewpointNetwork(image_size=image_size, code_size=16, width=0.125,
+                               full_resolution=full_resolution).train()
     output = network(torch.rand(2, 3, image_size, image_size) * 2 - 1)
     loss = sum((tensor * torch.randn_like(tensor)).sum() for tensor in output)
     loss.backward()
