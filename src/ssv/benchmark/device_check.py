@@ -93,8 +93,10 @@ def speed_benchmark(out: Path, profile: str, extra: str, minutes: float) -> dict
     bench_dir = out / "bench"
     step = timed_run([sys.executable, "-m", "ssv.benchmark.speed", "--profile", profile, "--out", str(bench_dir),
                       "--time-limit", f"{minutes:.2f}", *shlex.split(extra)], out / "bench.log")
-    results = bench_dir / "bench.json"
-    return {**step, "results": json.loads(results.read_text())["results"] if results.is_file() else None}
+    bench_json = bench_dir / "bench.json"
+    payload = json.loads(bench_json.read_text()) if bench_json.is_file() else {}
+    # The per-measurement records travel in the one report, so that copying it back loses no figure.
+    return {**step, "results": payload.get("results"), "records": payload.get("records")}
 
 
 def render_training_data(overrides: list[str]) -> dict:

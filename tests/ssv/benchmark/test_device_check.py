@@ -35,6 +35,8 @@ def test_the_device_check_runs_every_step_and_writes_one_report(tmp_path):
     report = json.loads((out / "device_check.json").read_text())
     assert code == 0, report
     assert report["cuda_tests"]["exit_code"] in (0, 5) and report["speed"]["results"]["training_peak_memory_mib"] > 0
+    iteration = next(r for r in report["speed"]["records"] if r["name"] == "iteration")
+    assert iteration["median_ms"] > 0
     assert report["data_rendering"]["seconds"] >= 0 and any((tmp_path / "data").glob("faces-*/COMPLETE"))
     for profile in ("cpu", "paper"):
         assert report["trainings"][profile]["evaluation"]["iterations"] > 0
