@@ -95,9 +95,13 @@ def test_default_profile_on_cpu_is_the_cpu_recipe_and_says_so(caplog):
 
 def test_the_cpu_profile_keeps_the_recipe_losses_and_changes_only_its_documented_settings():
     cpu, paper = faces(profile="cpu"), faces(profile="paper")
-    assert cpu.loss == paper.loss and cpu.optim == paper.optim and cpu.views == paper.views
+    assert cpu.optim == paper.optim and cpu.views == paper.views
+    changed_weights = {key for key in paper.loss if cpu.loss[key] != paper.loss[key]}
+    assert changed_weights == {"imc"} and cpu.imc.features == "pixels" and cpu.loss.imc > paper.loss.imc
     assert cpu.model.style_init_scale < 1 and paper.model.style_init_scale == 1
     assert paper.model.volume_size == 16 and paper.data.fakes_per_real == 1
+    assert (cpu.model.rotation_sampling, paper.model.rotation_sampling) == ("bilinear", "nearest")
+    assert cpu.model.viewpoint_full_resolution and not paper.model.viewpoint_full_resolution
 
 
 def test_unknown_key_fails_naming_it():
