@@ -138,6 +138,8 @@ class TrainerConfig:
     max_time: Optional[str] = None
     accelerator: str = "auto"
     devices: Any = "auto"
+    # Lightning's precision ("32-true", "bf16-mixed", ...), or "auto": bf16 autocast when training on a CPU that
+    # computes bf16 natively (AVX512-BF16, AMX), float32 elsewhere.
     precision: str = "32-true"
     # torch.compile S's forward for training (the V step's fakes and L_imc's re-rendering; the S step renders through
     # styled_volume and render, which stay eager), and V too when the gradient penalty is off (compiled backward

@@ -13,6 +13,7 @@ from functools import partial
 from pathlib import Path
 
 import pytorch_lightning as pl
+import torch
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.callbacks import LearningRateMonitor, ModelCheckpoint
 from pytorch_lightning.utilities.exceptions import SIGTERMException
@@ -163,6 +164,22 @@ def distributed_strategy(settings: DictConfig) -> str:
     return "ddp_find_unused_parameters_true" if several else "auto"
 
 
+def cpu_computes_bf16_natively() -> bool:
+    """oneDNN's own check for bf16 instructions (AVX512-BF16 or AMX), where bf16 autocast pays off."""
+    return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+
+
+def training_precision(settings: DictConfig) -> str:
+    """``trainer.precision``, with "auto" resolved: bf16 autocast for training on a CPU that computes bf16 natively,
+    float32 elsewhere (on a GPU the recipe's float32)."""
+    if settings.precision != "auto":
+        return settings.precision
+    on_cpu = settings.accelerator == "cpu" or (settings.accelerator == "auto" and not torch.cuda.is_available())
+    precision = "bf16-mixed" if on_cpu and cpu_computes_bf16_natively() else "32-true"
+    log.info("trainer.precision=auto: training in %s", precision)
+    return precision
+
+
 def build_trainer(config: DictConfig, run_dir: Path) -> pl.Trainer:
     settings = config.trainer
     checkpoint_dir = run_dir / CHECKPOINTS_FOLDER
@@ -194,7 +211,7 @@ def build_trainer(config: DictConfig, run_dir: Path) -> pl.Trainer:
         devices=settings.devices,
         num_nodes=settings.num_nodes,
         strategy=distributed_strategy(settings),
-        precision=settings.precision,
+        precision=training_precision(settings),
         log_every_n_steps=settings.log_every_n_steps,
         fast_dev_run=settings.fast_dev_run,
         logger=build_logger(config, run_dir),

@@ -102,6 +102,7 @@ def test_the_cpu_profile_keeps_the_recipe_losses_and_changes_only_its_documented
     assert paper.model.volume_size == 16 and paper.data.fakes_per_real == 1
     assert (cpu.model.rotation_sampling, paper.model.rotation_sampling) == ("bilinear", "nearest")
     assert cpu.model.viewpoint_full_resolution and not paper.model.viewpoint_full_resolution
+    assert (cpu.trainer.precision, paper.trainer.precision) == ("auto", "32-true")
 
 
 def test_unknown_key_fails_naming_it():

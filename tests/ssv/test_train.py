@@ -7,7 +7,10 @@ import pytorch_lightning as pl
 import torch
 
 from ssv.module import SSVModule
-from ssv.train import PREEMPTED_EXIT_CODE, main, parse_args
+from omegaconf import OmegaConf
+
+from ssv import train
+from ssv.train import PREEMPTED_EXIT_CODE, main, parse_args, training_precision
 
 pytestmark = pytest.mark.integration  # trains models: left out of `make test-quick`
 
@@ -18,6 +21,34 @@ def test_sweep_style_flags_become_overrides():
     assert args.overrides == ["loss.sym=0.2", "loss.imc=0.3", "data.batch_size=4"]
     with pytest.raises(SystemExit):
         parse_args(["--not-a-flag"])
+
+
+@pytest.mark.parametrize(
+    "precision, accelerator, cuda, native_bf16, expected",
+    [
+        ("auto", "auto", False, True, "bf16-mixed"),
+        ("auto", "cpu", True, True, "bf16-mixed"),
+        ("auto", "auto", False, False, "32-true"),
+        ("auto", "auto", True, True, "32-true"),
+        ("32-true", "cpu", False, True, "32-true"),
+        ("bf16-mixed", "auto", False, False, "bf16-mixed"),
+    ],
+)
+def test_automatic_precision_is_bf16_only_on_a_cpu_that_computes_it_natively(
+        monkeypatch, precision, accelerator, cuda, native_bf16, expected):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    monkeypatch.setattr(train, "cpu_computes_bf16_natively", lambda: native_bf16)
+    settings = OmegaConf.create({"precision": precision, "accelerator": accelerator})
+    assert training_precision(settings) == expected
+
+
+def test_a_run_in_automatic_precision_trains_the_cpu_profiles_networks_in_bf16(tiny_args, tmp_path, monkeypatch,
+                                                                               caplog):
+    monkeypatch.setattr(train, "cpu_computes_bf16_natively", lambda: True)
+    caplog.set_level("INFO", logger="ssv.train")
+    assert main(tiny_args(tmp_path, "trainer.fast_dev_run=true", "trainer.precision=auto", "trainer.accelerator=cpu",
+                          "model.viewpoint_full_resolution=true", "model.rotation_sampling=bilinear")) == 0
+    assert "trainer.precision=auto: training in bf16-mixed" in caplog.text
 
 
 def test_fast_dev_run_of_the_entry_point_trains_on_synthetic_faces(tiny_args, tmp_path, capsys):

@@ -46,7 +46,7 @@ from ssv.module import SSVModule
 from ssv.supervised import SupervisedViewpointModule
 from ssv.synthetic.collection import read_split
 from ssv.tracking import build_logger
-from ssv.train import build_datamodule, build_trainer, synthetic_settings
+from ssv.train import build_datamodule, build_trainer, synthetic_settings, training_precision
 from ssv.viewpoint import ANGLES
 
 log = logging.getLogger("ssv.benchmark.accuracy")
@@ -154,7 +154,7 @@ def build_supervised(config: DictConfig, row_dir: Path, budget_minutes: float, m
         max_steps=settings.max_steps,
         accelerator=settings.accelerator,
         devices=settings.devices,
-        precision=settings.precision,
+        precision=training_precision(settings),
         log_every_n_steps=settings.log_every_n_steps,
         logger=build_logger(config, row_dir),
         enable_checkpointing=False,
