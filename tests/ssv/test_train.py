@@ -5,11 +5,10 @@ import signal
 import pytest
 import pytorch_lightning as pl
 import torch
-
-from ssv.module import SSVModule
 from omegaconf import OmegaConf
 
 from ssv import train
+from ssv.module import SSVModule
 from ssv.train import PREEMPTED_EXIT_CODE, main, parse_args, training_precision
 
 pytestmark = pytest.mark.integration  # trains models: left out of `make test-quick`
