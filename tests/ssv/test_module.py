@@ -6,32 +6,28 @@ import torch
 from torch.utils.data import DataLoader
 
 from ssv.benchmark.random_pairs import RandomMirrorPairs
-from ssv.config import experiment_path, load_config, to_container
+from ssv.config import to_container
 from ssv.module import SSVModule
 from ssv.networks import ALEXNET_IMAGENET_URL
 
 pytestmark = pytest.mark.integration  # trains models: left out of `make test-quick`
 
-TINY = [
-    "model.image_size=64",
-    "model.width=0.125",
-    "model.code_size=8",
-    "model.mapping_layers=2",
-    "imc.weights=null",
-    "data.batch_size=2",
-]
+# On top of the shared tiny config: 64 px, AlexNet's L_imc features (random weights) and a batch of two.
+MODULE_SETTINGS = ("model.image_size=64", "imc.features=alexnet", "imc.weights=null", "data.batch_size=2")
 V_STEP_TERMS = ("adversarial", "drift", "gradient_penalty", "style", "view", "sym", "sym_style", "imc")
 S_STEP_TERMS = ("adversarial", "style", "view", "gen_flip")
 ALL_WEIGHTS = ("adversarial", "drift", "gradient_penalty", "style", "view", "sym", "sym_style", "imc", "gen_flip")
 
 
-def tiny_config(*overrides):
-    return load_config(experiment_path("faces"), TINY + list(overrides), profile="small")
+@pytest.fixture
+def config(tiny):
+    """``config(*overrides)``: this module's tiny config with extra dotlist overrides."""
+    return lambda *overrides: tiny(*MODULE_SETTINGS, *overrides)
 
 
-def only(term: str, *overrides):
+def only(config, term: str, *overrides):
     zeros = [f"loss.{name}={1.0 if name == term else 0.0}" for name in ALL_WEIGHTS]
-    return tiny_config(*zeros, *overrides)
+    return config(*zeros, *overrides)
 
 
 def snapshot(module: torch.nn.Module) -> dict[str, torch.Tensor]:
@@ -74,8 +70,8 @@ class StepSpy:
         model.synthesis_step_losses = spy
 
 
-def test_v_step_trains_only_v_and_s_step_trains_only_s():
-    model = SSVModule(to_container(tiny_config()))
+def test_v_step_trains_only_v_and_s_step_trains_only_s(config):
+    model = SSVModule(to_container(config()))
     spy = StepSpy(model)
     fit_iterations(model)
     assert changed(spy.start_s, model.generator) and changed(spy.start_v, model.viewpoint_net)
@@ -92,8 +88,8 @@ def _as_module(module: torch.nn.Module, state: dict) -> torch.nn.Module:
     return copied
 
 
-def test_ema_moves_toward_s_by_the_decay():
-    model = SSVModule(to_container(tiny_config("optim.ema_decay=0.9")))
+def test_ema_moves_toward_s_by_the_decay(config):
+    model = SSVModule(to_container(config("optim.ema_decay=0.9")))
     spy = StepSpy(model)
     fit_iterations(model)
     for name, ema in model.ema_generator.named_parameters():
@@ -103,8 +99,8 @@ def test_ema_moves_toward_s_by_the_decay():
 
 
 @pytest.mark.parametrize("term", V_STEP_TERMS)
-def test_each_v_step_term_alone_trains_v_with_finite_gradients(term):
-    model = SSVModule(to_container(only(term, "imc.features=pixels")))
+def test_each_v_step_term_alone_trains_v_with_finite_gradients(term, config):
+    model = SSVModule(to_container(only(config, term, "imc.features=pixels")))
     spy = StepSpy(model)
     fit_iterations(model)
     grads = [g for g in spy.v_grads.values() if g is not None]
@@ -114,8 +110,8 @@ def test_each_v_step_term_alone_trains_v_with_finite_gradients(term):
 
 
 @pytest.mark.parametrize("term", S_STEP_TERMS)
-def test_each_s_step_term_alone_trains_s_and_not_v(term):
-    model = SSVModule(to_container(only(term)))
+def test_each_s_step_term_alone_trains_s_and_not_v(term, config):
+    model = SSVModule(to_container(only(config, term)))
     spy = StepSpy(model)
     grads = {}
     fit_iterations(model)
@@ -127,8 +123,8 @@ def test_each_s_step_term_alone_trains_s_and_not_v(term):
     assert not changed(spy.mid_v, model.viewpoint_net)
 
 
-def test_a_zero_weight_switches_a_term_off():
-    model = SSVModule(to_container(tiny_config("loss.sym=0", "loss.imc=0")))
+def test_a_zero_weight_switches_a_term_off(config):
+    model = SSVModule(to_container(config("loss.sym=0", "loss.imc=0")))
     batch = RandomMirrorPairs(2, 64)[0]
     batch = {key: value.unsqueeze(0).expand(2, -1, -1, -1) for key, value in batch.items()}
     terms = model.viewpoint_step_losses(batch).terms
@@ -137,16 +133,16 @@ def test_a_zero_weight_switches_a_term_off():
 
 
 @pytest.mark.parametrize("features", ["alexnet", "pixels", "encoder"])
-def test_image_consistency_runs_with_every_feature_kind(features):
-    model = SSVModule(to_container(tiny_config(f"imc.features={features}")))
+def test_image_consistency_runs_with_every_feature_kind(features, config):
+    model = SSVModule(to_container(config(f"imc.features={features}")))
     batch = RandomMirrorPairs(2, 64)
     batch = {"image": batch.images, "mirror": batch.images.flip(-1)}
     terms = model.viewpoint_step_losses(batch).terms
     assert torch.isfinite(terms["imc"]) and 0 <= terms["imc"] <= 2
 
 
-def test_full_iteration_logs_every_term():
-    model = SSVModule(to_container(tiny_config("imc.features=alexnet", "loss.sym_style=0.1")))
+def test_full_iteration_logs_every_term(config):
+    model = SSVModule(to_container(config("imc.features=alexnet", "loss.sym_style=0.1")))
     trainer = fit_iterations(model)
     logged = set(trainer.callback_metrics)
     assert {f"v/{term}" for term in (*V_STEP_TERMS, "total")} <= logged
@@ -155,8 +151,8 @@ def test_full_iteration_logs_every_term():
     assert all(torch.isfinite(value) for value in trainer.callback_metrics.values())
 
 
-def test_mapping_network_learns_at_a_hundredth_of_the_rate():
-    model = SSVModule(to_container(tiny_config()))
+def test_mapping_network_learns_at_a_hundredth_of_the_rate(config):
+    model = SSVModule(to_container(config()))
     _, synthesis_optimizer = model.configure_optimizers()
     rates = sorted(group["lr"] for group in synthesis_optimizer.param_groups)
     assert rates == pytest.approx([5e-6, 5e-4])
@@ -165,8 +161,8 @@ def test_mapping_network_learns_at_a_hundredth_of_the_rate():
     assert {id(p) for p in slow_group["params"]} == mapping
 
 
-def test_checkpoint_reload_gives_identical_viewpoints(tmp_path):
-    model = SSVModule(to_container(tiny_config()))
+def test_checkpoint_reload_gives_identical_viewpoints(tmp_path, config):
+    model = SSVModule(to_container(config()))
     trainer = fit_iterations(model, iterations=2)
     path = tmp_path / "model.ckpt"
     trainer.save_checkpoint(path)
@@ -182,7 +178,7 @@ def test_checkpoint_reload_gives_identical_viewpoints(tmp_path):
     assert restored.config == model.config
 
 
-def test_loading_a_checkpoint_never_fetches_weights_and_training_fetches_them_once(tmp_path, monkeypatch):
+def test_loading_a_checkpoint_never_fetches_weights_and_training_fetches_them_once(tmp_path, monkeypatch, config):
     fetched = []
 
     def no_network(url, *args, **kwargs):
@@ -190,7 +186,7 @@ def test_loading_a_checkpoint_never_fetches_weights_and_training_fetches_them_on
         raise OSError("no network in this test")
 
     monkeypatch.setattr(torch.hub, "load_state_dict_from_url", no_network)
-    model = SSVModule(to_container(tiny_config("imc.features=alexnet", "imc.weights=imagenet")))
+    model = SSVModule(to_container(config("imc.features=alexnet", "imc.weights=imagenet")))
     path = tmp_path / "alexnet.ckpt"
     torch.save({"state_dict": model.state_dict(), "hyper_parameters": dict(model.hparams),
                 "pytorch-lightning_version": pl.__version__}, path)
@@ -202,10 +198,10 @@ def test_loading_a_checkpoint_never_fetches_weights_and_training_fetches_them_on
     assert fetched == [ALEXNET_IMAGENET_URL]
 
 
-def test_a_non_finite_loss_skips_the_step_and_repeated_ones_stop_training(monkeypatch):
+def test_a_non_finite_loss_skips_the_step_and_repeated_ones_stop_training(monkeypatch, config):
     from ssv import losses
 
-    model = SSVModule(to_container(tiny_config("trainer.max_non_finite_steps=2")))
+    model = SSVModule(to_container(config("trainer.max_non_finite_steps=2")))
     monkeypatch.setattr(losses, "drift_loss", lambda score: score.mean() * float("nan"))
     before_v = snapshot(model.viewpoint_net)
     with pytest.raises(FloatingPointError, match="drift"):
@@ -220,18 +216,18 @@ def is_compiled(network: torch.nn.Module) -> bool:
 
 
 @pytest.mark.parametrize("penalty, v_compiled", [(10.0, False), (0.0, True)])
-def test_trainer_compile_compiles_s_and_v_only_without_the_gradient_penalty(penalty, v_compiled):
-    model = SSVModule(to_container(tiny_config("trainer.compile=true", f"loss.gradient_penalty={penalty}")))
+def test_trainer_compile_compiles_s_and_v_only_without_the_gradient_penalty(penalty, v_compiled, config):
+    model = SSVModule(to_container(config("trainer.compile=true", f"loss.gradient_penalty={penalty}")))
     model.setup("fit")
     assert is_compiled(model.generator) and is_compiled(model.viewpoint_net) == v_compiled
     assert not is_compiled(model.ema_generator)
 
 
 @pytest.mark.slow
-def test_a_compiled_training_renders_as_eager_and_keeps_the_eager_parameter_names():
+def test_a_compiled_training_renders_as_eager_and_keeps_the_eager_parameter_names(config):
     settings = ("model.image_size=32", "model.volume_size=8", "model.rotation_sampling=bilinear",
                 "trainer.compile=true")
-    model = SSVModule(to_container(tiny_config(*settings)))
+    model = SSVModule(to_container(config(*settings)))
     eager_generator = copy.deepcopy(model.generator)
     codes, views = model.sample_latents(2)
     fit_iterations(model, iterations=2)  # compiles in setup("fit")
@@ -242,8 +238,8 @@ def test_a_compiled_training_renders_as_eager_and_keeps_the_eager_parameter_name
     assert model.state_dict().keys() == SSVModule(model.config).state_dict().keys()
 
 
-def test_shared_augmentations_change_what_v_sees_in_training_and_not_at_evaluation():
-    model = SSVModule(to_container(tiny_config("data.shared_augmentations=[translation,cutout]")))
+def test_shared_augmentations_change_what_v_sees_in_training_and_not_at_evaluation(config):
+    model = SSVModule(to_container(config("data.shared_augmentations=[translation,cutout]")))
     seen = []
     model.viewpoint_net.register_forward_pre_hook(lambda network, inputs: seen.append(inputs[0]))
     batch = next(iter(DataLoader(RandomMirrorPairs(2, 64), batch_size=2)))
@@ -256,8 +252,8 @@ def test_shared_augmentations_change_what_v_sees_in_training_and_not_at_evaluati
     assert torch.equal(seen[0], batch["image"])
 
 
-def test_v_can_be_wider_than_s_and_a_full_iteration_trains_both():
-    model = SSVModule(to_container(tiny_config("model.viewpoint_width=0.25")))
+def test_v_can_be_wider_than_s_and_a_full_iteration_trains_both(config):
+    model = SSVModule(to_container(config("model.viewpoint_width=0.25")))
     assert model.viewpoint_net.trunk(torch.zeros(2, 3, 64, 64)).shape == (2, 128)  # 512 * 0.25
     assert model.generator.to_rgb.weight.shape[1] == 8  # S keeps model.width: 64 * 0.125 channels at 64 px
     before_v, before_s = snapshot(model.viewpoint_net), snapshot(model.generator)
@@ -265,8 +261,8 @@ def test_v_can_be_wider_than_s_and_a_full_iteration_trains_both():
     assert changed(before_v, model.viewpoint_net) and changed(before_s, model.generator)
 
 
-def test_the_image_blocks_style_scale_reaches_s_apart_from_the_volume_blocks():
-    model = SSVModule(to_container(tiny_config("model.style_init_scale=0.1", "model.image_style_init_scale=1.0")))
+def test_the_image_blocks_style_scale_reaches_s_apart_from_the_volume_blocks(config):
+    model = SSVModule(to_container(config("model.style_init_scale=0.1", "model.image_style_init_scale=1.0")))
     style_weights = {name: weight for name, weight in model.generator.named_parameters()
                      if name.endswith("adain.style.weight")}
     volume = torch.cat([w.flatten() for name, w in style_weights.items() if name.startswith("volume_blocks.")])
@@ -274,8 +270,8 @@ def test_the_image_blocks_style_scale_reaches_s_apart_from_the_volume_blocks():
     assert volume.std() < 0.2 < 0.5 < image.std()
 
 
-def test_v_at_full_resolution_is_built_from_the_config_and_trains():
-    model = SSVModule(to_container(tiny_config("model.viewpoint_full_resolution=true")))
+def test_v_at_full_resolution_is_built_from_the_config_and_trains(config):
+    model = SSVModule(to_container(config("model.viewpoint_full_resolution=true")))
     assert "block64" in model.viewpoint_net.encoder._modules  # the tiny config's 64 px images
     before = snapshot(model.viewpoint_net)
     fit_iterations(model)

@@ -3,7 +3,7 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from ssv.config import experiment_path, load_config, to_container
+from ssv.config import to_container
 from ssv.evaluation.checkpoints import load_viewpoint_model
 from ssv.module import SSVModule
 from ssv.networks.layers import MinibatchStdDev
@@ -11,13 +11,13 @@ from ssv.supervised import MODEL_KIND_KEY, SUPERVISED_KIND, SupervisedViewpointM
 
 pytestmark = pytest.mark.integration  # trains models: left out of `make test-quick`
 
-TINY = ["model.image_size=32", "model.width=0.125", "model.code_size=8", "model.mapping_layers=2",
-        "imc.features=pixels", "optim.lr=2e-3"]
 COUNT = 8
 
 
-def tiny_config(*overrides):
-    return load_config(experiment_path("faces"), TINY + list(overrides), profile="small")
+@pytest.fixture
+def config(tiny):
+    """``config(*overrides)``: the shared tiny config at a learning rate that fits 40 steps."""
+    return lambda *overrides: tiny("optim.lr=2e-3", *overrides)
 
 
 class LabeledNoise(Dataset):
@@ -48,9 +48,9 @@ def mean_error_deg(model: SupervisedViewpointModule, data: LabeledNoise) -> floa
         return float((torch.rad2deg(model(data.images)) - data.angles).abs().mean())
 
 
-def test_uses_the_viewpoint_network_of_ssv_with_its_optimiser_settings():
-    config = to_container(tiny_config("model.head_dropout=0.3", "model.stddev_group=2", "optim.eps=1e-6"))
-    supervised, ssv = SupervisedViewpointModule(config), SSVModule(config)
+def test_uses_the_viewpoint_network_of_ssv_with_its_optimiser_settings(config):
+    settings = to_container(config("model.head_dropout=0.3", "model.stddev_group=2", "optim.eps=1e-6"))
+    supervised, ssv = SupervisedViewpointModule(settings), SSVModule(settings)
     shapes = {name: value.shape for name, value in supervised.viewpoint_net.state_dict().items()}
     assert shapes == {name: value.shape for name, value in ssv.viewpoint_net.state_dict().items()}
     assert repr(supervised.viewpoint_net) == repr(ssv.viewpoint_net)
@@ -62,8 +62,8 @@ def test_uses_the_viewpoint_network_of_ssv_with_its_optimiser_settings():
     assert {id(p) for p in optimizer.param_groups[0]["params"]} == {id(p) for p in supervised.parameters()}
 
 
-def test_learns_the_labeled_viewpoints_in_degrees():
-    model = SupervisedViewpointModule(to_container(tiny_config()))
+def test_learns_the_labeled_viewpoints_in_degrees(config):
+    model = SupervisedViewpointModule(to_container(config()))
     data = LabeledNoise()
     before = mean_error_deg(model, data)
     trainer = fit(model, steps=40)
@@ -73,8 +73,8 @@ def test_learns_the_labeled_viewpoints_in_degrees():
     assert torch.isfinite(trainer.callback_metrics["v/view"])
 
 
-def test_checkpoint_is_marked_and_restores_through_the_evaluation_loader(tmp_path):
-    model = SupervisedViewpointModule(to_container(tiny_config()))
+def test_checkpoint_is_marked_and_restores_through_the_evaluation_loader(tmp_path, config):
+    model = SupervisedViewpointModule(to_container(config()))
     trainer = fit(model, steps=2)
     path = tmp_path / "supervised.ckpt"
     trainer.save_checkpoint(path)

@@ -72,13 +72,18 @@ def reading_verdict(view_loss: float, floor: float) -> str:
 
 
 @torch.no_grad()
-def fake_view_fit(
-    network: ViewpointNetwork, generator: nn.Module, codes: torch.Tensor, views: torch.Tensor, batch_size: int
-) -> dict:
-    """V's L_v and per-angle R^2 on the images ``generator`` renders from (codes, views)."""
+def render_fakes(generator: nn.Module, codes: torch.Tensor, views: torch.Tensor, batch_size: int) -> torch.Tensor:
+    """The images ``generator`` renders from (codes, views), in batches."""
+    return torch.cat([generator(batch_codes, batch_views)
+                      for batch_codes, batch_views in zip(codes.split(batch_size), views.split(batch_size))])
+
+
+@torch.no_grad()
+def fake_view_fit(network: ViewpointNetwork, fakes: torch.Tensor, views: torch.Tensor, batch_size: int) -> dict:
+    """V's L_v and per-angle R^2 on fakes rendered at ``views``."""
     losses, predictions = [], []
-    for batch_codes, batch_views in zip(codes.split(batch_size), views.split(batch_size)):
-        output = network.per_image(generator(batch_codes, batch_views))
+    for batch_fakes, batch_views in zip(fakes.split(batch_size), views.split(batch_size)):
+        output = network.per_image(batch_fakes)
         losses.append(view_loss(output, batch_views))
         predictions.append(decode(output.magnitude_logits, output.sign_logits))
     predicted = torch.cat(predictions)
@@ -114,7 +119,8 @@ def diagnose(model: SSVModule, samples: int = 512, seed: int = 0, consistency_st
     report = {"view_blind_loss": view_blind_loss(model.view_ranges), "samples": samples, "seed": seed}
     for label, generator in (("generator", model.generator), ("ema_generator", model.ema_generator)):
         report[label] = {
-            **fake_view_fit(model.viewpoint_net, generator, codes, views, DIAGNOSTICS_BATCH),
+            **fake_view_fit(model.viewpoint_net, render_fakes(generator, codes, views, DIAGNOSTICS_BATCH), views,
+                            DIAGNOSTICS_BATCH),
             "consistency": view_consistency(generator, codes[:consistency_styles], model.view_ranges),
         }
     return report

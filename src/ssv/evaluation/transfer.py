@@ -18,6 +18,7 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
 from tqdm import tqdm
@@ -25,7 +26,7 @@ from tqdm import tqdm
 from ssv.console import run_command
 from ssv.evaluation.checkpoints import load_ssv_model
 from ssv.evaluation.cli import INPUT_ERRORS, add_data_arguments, checked_items, positive_int
-from ssv.evaluation.diagnostics import DIAGNOSTICS_BATCH, fake_view_fit
+from ssv.evaluation.diagnostics import DIAGNOSTICS_BATCH, fake_view_fit, render_fakes
 from ssv.evaluation.evaluator import evaluate_model
 from ssv.evaluation.protocol import DEFAULT_N_CALIBRATION
 from ssv.inference.export import ViewpointGraph
@@ -70,14 +71,27 @@ def _fit_on_fakes(model: SSVModule, steps: int, batch_size: int, latents: torch.
     return network.eval()
 
 
-def reading(model: SSVModule, network: ViewpointNetwork, items: list, n_calibration: int, seed: int) -> dict:
-    """A V's calibrated errors and fits on the labeled images, and its R^2 on held-out fakes of the EMA S."""
+class HeldOutFakes(NamedTuple):
+    """Fakes of the EMA S and the viewpoints they were rendered at."""
+
+    images: torch.Tensor
+    views: torch.Tensor
+
+
+def held_out_fakes(model: SSVModule, seed: int) -> HeldOutFakes:
+    """``FAKE_SAMPLES`` fakes drawn apart from the fresh V's training draws, rendered once for both readings."""
+    rng = torch.Generator().manual_seed(seed + 1)
+    codes = model.draw_codes(FAKE_SAMPLES, rng)
+    views = sample_views(FAKE_SAMPLES, model.view_ranges.cpu(), generator=rng)
+    return HeldOutFakes(render_fakes(model.ema_generator, codes, views, DIAGNOSTICS_BATCH), views)
+
+
+def reading(model: SSVModule, network: ViewpointNetwork, items: list, fakes: HeldOutFakes, n_calibration: int,
+            seed: int) -> dict:
+    """A V's calibrated errors and fits on the labeled images, and its R^2 on the held-out fakes."""
     result = evaluate_model(ViewpointGraph(network), items, image_size=model.config.model.image_size,
                             batch_size=DIAGNOSTICS_BATCH, n_calibration=n_calibration, seed=seed, accelerator="cpu")
-    fakes = torch.Generator().manual_seed(seed + 1)  # apart from the training draws
-    codes = model.draw_codes(FAKE_SAMPLES, fakes)
-    views = sample_views(FAKE_SAMPLES, model.view_ranges.cpu(), generator=fakes)
-    fit = fake_view_fit(network, model.ema_generator, codes, views, DIAGNOSTICS_BATCH)
+    fit = fake_view_fit(network, fakes.images, fakes.views, DIAGNOSTICS_BATCH)
     metrics = result.metrics
     return {
         "mae": {name: metrics[f"mae_{name}"] for name in ANGLES},
@@ -130,8 +144,9 @@ def run(args: argparse.Namespace) -> int:
     model = load_ssv_model(args.ckpt, "learn from")
     items = checked_items(args, model.config)
     fresh = train_on_fakes(model, args.steps, args.batch_size, args.seed)
-    trained_reading = reading(model, model.viewpoint_net, items, args.n_calibration, args.seed)
-    fresh_reading = reading(model, fresh, items, args.n_calibration, args.seed)
+    fakes = held_out_fakes(model, args.seed)
+    trained_reading = reading(model, model.viewpoint_net, items, fakes, args.n_calibration, args.seed)
+    fresh_reading = reading(model, fresh, items, fakes, args.n_calibration, args.seed)
     report = {"checkpoint": str(args.ckpt), "data": args.data, "steps": args.steps, "batch_size": args.batch_size,
               "seed": args.seed, "trained_v": trained_reading, "fresh_v": fresh_reading,
               "verdict": verdict(trained_reading, fresh_reading)}

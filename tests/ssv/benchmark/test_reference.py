@@ -5,19 +5,23 @@ import torch
 
 from ssv.benchmark.random_pairs import RandomMirrorPairs
 from ssv.benchmark.reference import ReleaseDesignModule, ReleaseSynthesisNetwork, ReleaseViewpointNetwork
-from ssv.config import experiment_path, load_config, to_container
+from ssv.config import to_container
 from ssv.module import SSVModule
 
 pytestmark = pytest.mark.integration  # builds and backpropagates both designs: left out of `make test-quick`
 
 BATCH = 4
 # Dropout off: separate passes draw their dropout masks in another order than one merged pass.
-TINY = ["model.image_size=32", "model.width=0.125", "model.code_size=8", "model.mapping_layers=2",
-        "model.head_dropout=0.0", "imc.features=pixels", f"data.batch_size={BATCH}", "model.volume_size=16"]
+REFERENCE_SETTINGS = ("model.head_dropout=0.0", f"data.batch_size={BATCH}", "model.volume_size=16")
 
 
-def pair(*overrides):
-    config = to_container(load_config(experiment_path("faces"), TINY + list(overrides), profile="small"))
+@pytest.fixture
+def config(tiny):
+    """``config(*overrides)``: the shared tiny config in a design the release can express, as a plain dict."""
+    return lambda *overrides: to_container(tiny(*REFERENCE_SETTINGS, *overrides))
+
+
+def pair(config):
     torch.manual_seed(0)
     optimized = SSVModule(config).double()
     torch.manual_seed(0)
@@ -42,8 +46,8 @@ def terms_after_backward(module, step):
 
 @pytest.mark.parametrize("step", ["viewpoint", "synthesis"])
 @pytest.mark.parametrize("overrides", [(), ("model.rotation_sampling=bilinear", "imc.features=encoder")])
-def test_both_designs_compute_the_same_losses_and_gradients(step, overrides):
-    optimized, reference = pair(*overrides)
+def test_both_designs_compute_the_same_losses_and_gradients(step, overrides, config):
+    optimized, reference = pair(config(*overrides))
     terms, reference_terms = terms_after_backward(optimized, step), terms_after_backward(reference, step)
     assert terms.keys() == reference_terms.keys()
     for name in terms:
@@ -65,8 +69,8 @@ def test_both_designs_compute_the_same_losses_and_gradients(step, overrides):
             assert parameter.grad.abs().max() < 1e-9, name
 
 
-def test_the_reference_makes_the_passes_the_release_makes():
-    optimized, reference = pair()
+def test_the_reference_makes_the_passes_the_release_makes(config):
+    optimized, reference = pair(config())
     assert isinstance(reference.viewpoint_net, ReleaseViewpointNetwork)
     assert isinstance(reference.generator, ReleaseSynthesisNetwork)
     calls = {"optimized": [], "reference": []}
@@ -92,7 +96,6 @@ def test_the_release_networks_follow_its_layer_lists_at_full_width():
     assert len(viewpoint_net.progression) == 4 and viewpoint_net.last[0].weight.shape[:2] == (512, 513)
 
 
-def test_a_design_the_release_cannot_express_is_refused():
-    config = to_container(load_config(experiment_path("faces"), TINY + ["model.volume_size=8"], profile="small"))
+def test_a_design_the_release_cannot_express_is_refused(config):
     with pytest.raises(ValueError, match="16\\^3 volume"):
-        ReleaseDesignModule(config)
+        ReleaseDesignModule(config("model.volume_size=8"))

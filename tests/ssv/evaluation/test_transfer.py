@@ -30,7 +30,8 @@ class SlidingSquare(torch.nn.Module):
 def reading_of_fakes(model, network) -> dict:
     codes = model.draw_codes(256, torch.Generator().manual_seed(5))
     views = transfer.sample_views(256, model.view_ranges, generator=torch.Generator().manual_seed(6))
-    return transfer.fake_view_fit(network, model.ema_generator, codes, views, 64)["fake_r2"]
+    fakes = transfer.render_fakes(model.ema_generator, codes, views, 64)
+    return transfer.fake_view_fit(network, fakes, views, 64)["fake_r2"]
 
 
 @pytest.mark.integration
