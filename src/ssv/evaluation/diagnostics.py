@@ -118,9 +118,9 @@ def diagnose(model: SSVModule, samples: int = 512, seed: int = 0, consistency_st
     model.eval()
     report = {"view_blind_loss": view_blind_loss(model.view_ranges), "samples": samples, "seed": seed}
     for label, generator in (("generator", model.generator), ("ema_generator", model.ema_generator)):
+        fakes = render_fakes(generator, codes, views, DIAGNOSTICS_BATCH)
         report[label] = {
-            **fake_view_fit(model.viewpoint_net, render_fakes(generator, codes, views, DIAGNOSTICS_BATCH), views,
-                            DIAGNOSTICS_BATCH),
+            **fake_view_fit(model.viewpoint_net, fakes, views, DIAGNOSTICS_BATCH),
             "consistency": view_consistency(generator, codes[:consistency_styles], model.view_ranges),
         }
     return report
