@@ -16,6 +16,9 @@ from ssv.viewpoint import ANGLES, rotation_matrix
 # Two parameters per angle are well determined by 100 points, and 100 leaves 95% of a 2000-image test set.
 DEFAULT_N_CALIBRATION = 100
 ACCURACY_THRESHOLD_DEG = 30.0  # pi / 6
+# How much more of the true angle's variance the predicted angle's size must explain than its signed value before
+# the angle is called sign-blind: V then reads how far the object is turned but not which way.
+SIGN_BLIND_MARGIN = 0.2
 
 
 class CalibrationError(ValueError):
@@ -110,11 +113,22 @@ def error_summary(predicted: torch.Tensor, true: torch.Tensor, prefix: str = "")
     return summary
 
 
-def fit_summary(fits: tuple[AngleFit, ...]) -> dict[str, float]:
+def fit_summary(fits: tuple[AngleFit, ...], magnitude_fits: tuple[AngleFit, ...]) -> dict[str, float]:
     summary = {}
-    for name, fit in zip(ANGLES, fits):
-        summary.update({f"slope_{name}": fit.slope, f"intercept_{name}": fit.intercept, f"r2_{name}": fit.r2})
+    for name, fit, magnitude_fit in zip(ANGLES, fits, magnitude_fits):
+        summary.update({f"slope_{name}": fit.slope, f"intercept_{name}": fit.intercept, f"r2_{name}": fit.r2,
+                        f"magnitude_r2_{name}": magnitude_fit.r2})
     return summary
+
+
+def sign_blind_angles(metrics: dict[str, float]) -> list[str]:
+    """Angles whose predicted size |angle| (network frame) explains the truth clearly better than the signed angle.
+
+    A diagnostic, not part of the score: the viewpoint network's magnitude head reads the angle while its sign head
+    does not, so the linear calibration sees two mirrored branches and fits neither.
+    """
+    return [name for name in ANGLES
+            if metrics[f"magnitude_r2_{name}"] - metrics[f"r2_{name}"] > SIGN_BLIND_MARGIN]
 
 
 def evaluate_protocol(
@@ -124,12 +138,14 @@ def evaluate_protocol(
     predicted, true = predicted.double().cpu(), true.double().cpu()
     is_calibration = calibration_mask(len(predicted), n_calibration, seed)
     fits = tuple(fit_angle(predicted[is_calibration, k], true[is_calibration, k]) for k in range(len(ANGLES)))
+    magnitude_fits = tuple(fit_angle(predicted[is_calibration, k].abs(), true[is_calibration, k])
+                           for k in range(len(ANGLES)))
     calibrated = apply_fits(predicted, fits)
     test = ~is_calibration
     metrics = {
         **error_summary(calibrated[test], true[test]),
         **error_summary(predicted[test], true[test], prefix="raw_"),
-        **fit_summary(fits),
+        **fit_summary(fits, magnitude_fits),
         "n_calibration": int(is_calibration.sum()),
         "n_test": int(test.sum()),
         "calibration_seed": seed,

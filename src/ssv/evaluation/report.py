@@ -14,7 +14,7 @@ from datamodules.labeled import LabeledImageDataset
 from datamodules.manifest import LabeledImage
 from ssv.checkpointing import CHECKPOINTS_FOLDER
 from ssv.evaluation.plots import plot_axes_examples, plot_calibration, plot_error_histograms
-from ssv.evaluation.protocol import ProtocolResult
+from ssv.evaluation.protocol import ProtocolResult, sign_blind_angles
 from ssv.samples import to_uint8
 from ssv.viewpoint import ANGLES
 
@@ -54,12 +54,20 @@ def format_table(result: ProtocolResult, title: str) -> str:
         row("fit slope", [fit.slope for fit in result.fits], 3),
         row("fit intercept", [fit.intercept for fit in result.fits]),
         row("fit R^2", [fit.r2 for fit in result.fits], 3),
+        row("fit R^2 |pred|", [metrics[f"magnitude_r2_{name}"] for name in ANGLES], 3),
         f"median geodesic error {metrics['median_geodesic_deg']:.2f} deg, accuracy at pi/6 {metrics['acc_pi_6']:.3f}"
         f" (raw: {metrics['raw_median_geodesic_deg']:.2f} deg, {metrics['raw_acc_pi_6']:.3f})",
         f"{metrics['n_calibration']} calibration images, {metrics['n_test']} test images "
         f"(calibration seed {metrics['calibration_seed']}); a negative slope means a mirrored frame",
+        *(sign_blind_note(name, metrics) for name in sign_blind_angles(metrics)),
     ]
     return "\n".join(lines)
+
+
+def sign_blind_note(name: str, metrics: dict[str, float]) -> str:
+    return (f"{name} is sign-blind: the size of the predicted angle explains R^2 {metrics[f'magnitude_r2_{name}']:.2f}"
+            f" of the truth, its signed value {metrics[f'r2_{name}']:.2f}; V reads how far the object is turned, not "
+            "which way (docs/method.md, Evaluation protocol)")
 
 
 def write_metrics(result: ProtocolResult, path: Path, context: dict) -> Path:
