@@ -93,6 +93,11 @@ class ModelConfig:
     head_dropout: float = 0.5
     # Samples per minibatch-stddev group in V; null: the whole (per-device) batch, as in the release.
     stddev_group: Optional[int] = None
+    # How a trained V's angle takes its sign from the quadrant head (evaluation, predict, export; training's L_imc
+    # keeps the release's): "argmax", the likeliest quadrant (the release), or "expected", the signs averaged
+    # under the quadrant probabilities, so that an image whose sign V is unsure of reads near that angle's zero
+    # instead of far out on a guessed side.
+    sign_readout: str = "argmax"
 
 
 @dataclass
@@ -192,6 +197,7 @@ _CHOICES = {
     "profile": PROFILES,
     "model.rotation_sampling": ("nearest", "bilinear"),
     "model.volume_size": (8, 16),
+    "model.sign_readout": ("argmax", "expected"),
     "imc.features": ("alexnet", "encoder", "pixels"),
     "trainer.logger": ("wandb", "csv", "tensorboard"),
 }

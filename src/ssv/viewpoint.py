@@ -85,14 +85,27 @@ def encode(view: torch.Tensor) -> SphericalTarget:
 
 
 _QUADRANT_SIGNS = torch.tensor([[1.0, 1.0], [1.0, -1.0], [-1.0, 1.0], [-1.0, -1.0]])
+# How the quadrant logits give the signs of (cos, sin): "argmax", the most likely quadrant's (the release), or
+# "expected", their mean under the quadrant probabilities, so that an unsure sign pulls the angle towards the
+# axis it is unsure about instead of flipping it to one side.
+SIGN_READOUTS = ("argmax", "expected")
 
 
-def decode(magnitude_logits: torch.Tensor, sign_logits: torch.Tensor) -> torch.Tensor:
+def quadrant_signs(sign_logits: torch.Tensor, readout: str = "argmax") -> torch.Tensor:
+    """Signs of (cos, sin) ``[..., 2]`` from quadrant logits ``[..., 4]``: +-1 (argmax) or within [-1, 1] (expected)."""
+    table = _QUADRANT_SIGNS.to(sign_logits.device)
+    if readout == "argmax":
+        return table[sign_logits.argmax(dim=-1)]
+    if readout == "expected":
+        return F.softmax(sign_logits.float(), dim=-1) @ table
+    raise ValueError(f"sign readout must be one of {SIGN_READOUTS}, got {readout!r}")
+
+
+def decode(magnitude_logits: torch.Tensor, sign_logits: torch.Tensor, readout: str = "argmax") -> torch.Tensor:
     """Angles ``[B, 3]`` from magnitude logits ``[B, 3, 2]`` and quadrant logits ``[B, 3, 4]``."""
     # The clamp keeps the gradient of sqrt finite where a probability underflows to zero.
     abs_cos_sin = F.softmax(magnitude_logits.float(), dim=-1).clamp_min(1e-12).sqrt()
-    signs = _QUADRANT_SIGNS.to(abs_cos_sin.device)[sign_logits.argmax(dim=-1)]
-    cos, sin = (abs_cos_sin * signs).unbind(-1)
+    cos, sin = (abs_cos_sin * quadrant_signs(sign_logits, readout)).unbind(-1)
     return torch.atan2(sin, cos)
 
 

@@ -26,6 +26,27 @@ def test_encode_then_decode_returns_the_angle():
     assert torch.allclose(decoded, angles, atol=1e-5)
 
 
+def test_the_expected_sign_readout_agrees_with_argmax_where_the_quadrant_is_certain():
+    angles = angles_in_every_quadrant()
+    decoded = vp.decode(*one_hot_logits(vp.encode(angles)), readout="expected")
+    assert torch.allclose(decoded, angles, atol=1e-3)
+
+
+def test_an_unsure_sign_reads_near_zero_with_the_expected_readout_and_far_out_with_argmax():
+    magnitude_logits = vp.encode(torch.full((1, 3), 0.5)).magnitude.log()  # |angle| = 0.5 rad on every angle
+    sign_logits = torch.tensor([[[2.0, 2.0, -9.0, -9.0]] * 3])  # quadrants 0 and 1 (+sin, -sin) alike
+    sign_logits[0, 0, 1] -= 0.2  # the argmax picks +sin, the expectation barely leans that way
+    argmax = vp.decode(magnitude_logits, sign_logits, readout="argmax")
+    expected = vp.decode(magnitude_logits, sign_logits, readout="expected")
+    assert torch.allclose(argmax, torch.full((1, 3), 0.5), atol=1e-3)
+    assert 0.0 < expected[0, 0] < 0.1 and expected[0, 1:].abs().max() < 1e-4
+
+
+def test_an_unknown_sign_readout_is_refused():
+    with pytest.raises(ValueError, match="sign readout"):
+        vp.decode(torch.zeros(1, 3, 2), torch.zeros(1, 3, 4), readout="mean")
+
+
 def test_encoding_magnitudes_are_probabilities_and_quadrants_follow_the_spec():
     target = vp.encode(torch.tensor([[0.3, -0.3, 2.0], [-2.0, 0.0, 1.2]]))
     assert torch.allclose(target.magnitude.sum(-1), torch.ones(2, 3))

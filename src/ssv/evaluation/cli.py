@@ -20,6 +20,7 @@ from ssv.evaluation.report import format_table, report_dir, write_report
 from ssv.inference.calibration import save_evaluation_calibration
 from ssv.console import run_command
 from ssv.labeled_sources import LABELED_SOURCES, SYNTHETIC_SCHEME, read_labeled_source
+from ssv.viewpoint import SIGN_READOUTS
 
 
 class SuspectDataError(ValueError):
@@ -50,6 +51,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         "(default: the checkpoint's training batch size)")
     parser.add_argument("--num-workers", type=int, default=0, help="data loading processes (default %(default)s)")
     parser.add_argument("--accelerator", default="auto", help="Lightning accelerator (default %(default)s)")
+    parser.add_argument("--sign-readout", choices=SIGN_READOUTS,
+                        help="how V's angles take their sign, for this evaluation only (default: the checkpoint's "
+                        "model.sign_readout); the calibration is then not saved beside the checkpoint")
     return parser.parse_args(argv)
 
 
@@ -108,6 +112,9 @@ def checked_items(args: argparse.Namespace, config) -> list:
 def evaluate(args: argparse.Namespace) -> int:
     model = load_viewpoint_model(args.ckpt)
     config = model.config
+    readout_overridden = args.sign_readout not in (None, model.viewpoint_net.sign_readout)
+    if readout_overridden:
+        model.viewpoint_net.sign_readout = args.sign_readout
     batch_size = args.batch_size or config.data.batch_size
     items = checked_items(args, config)
     result = evaluate_model(
@@ -121,12 +128,18 @@ def evaluate(args: argparse.Namespace) -> int:
         accelerator=args.accelerator,
     )
     out_dir = args.out or report_dir(args.ckpt, args.data)
-    context = {"checkpoint": str(args.ckpt), "data": args.data, "category": config.category}
+    context = {"checkpoint": str(args.ckpt), "data": args.data, "category": config.category,
+               "sign_readout": model.viewpoint_net.sign_readout}
     write_report(result, items, out_dir, image_size=config.model.image_size, context=context)
-    calibration = save_evaluation_calibration(result.fits, network=model.viewpoint_net, checkpoint=args.ckpt,
-                                              labeled_set=args.data, n_images=result.metrics["n_calibration"])
     print(format_table(result, f"Viewpoint errors (degrees) of {args.ckpt} on {args.data}"))
     print(f"Wrote metrics, predictions and plots to {out_dir}")
+    if readout_overridden:
+        # predict and export read with the checkpoint's own rule, which this calibration does not fit
+        print(f"Did not save the calibration: it fits the {args.sign_readout} sign readout, the checkpoint reads "
+              f"with {config.model.sign_readout}")
+        return 0
+    calibration = save_evaluation_calibration(result.fits, network=model.viewpoint_net, checkpoint=args.ckpt,
+                                              labeled_set=args.data, n_images=result.metrics["n_calibration"])
     print(f"Wrote the calibration to {calibration} (make predict ... ARGS=--calibration applies it)")
     return 0
 

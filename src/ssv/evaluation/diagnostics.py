@@ -28,7 +28,7 @@ from ssv.evaluation.protocol import fit_angle
 from ssv.losses import view_loss
 from ssv.module import SSVModule
 from ssv.networks import ViewpointNetwork
-from ssv.viewpoint import ANGLES, decode, encode, sample_views
+from ssv.viewpoint import ANGLES, encode, sample_views
 
 DIAGNOSTICS_FILE = "diagnostics.json"
 # The difference images compare +-80% of each angle's range: wide turns, inside what training samples.
@@ -85,7 +85,7 @@ def fake_view_fit(network: ViewpointNetwork, fakes: torch.Tensor, views: torch.T
     for batch_fakes, batch_views in zip(fakes.split(batch_size), views.split(batch_size)):
         output = network.per_image(batch_fakes)
         losses.append(view_loss(output, batch_views))
-        predictions.append(decode(output.magnitude_logits, output.sign_logits))
+        predictions.append(network.read_out(output))
     predicted = torch.cat(predictions)
     return {
         "view_loss": float(torch.stack(losses).mean()),

@@ -19,7 +19,6 @@ from ssv.inference.checkpoint import load_viewpoint_network
 from ssv.inference.images import as_image_list, preprocessing, to_model_input
 from ssv.inference.onnx_model import OnnxViewpointModel
 from ssv.networks import ViewpointNetwork
-from ssv.viewpoint import decode
 
 ONNX_SUFFIX = ".onnx"
 DEFAULT_BATCH_SIZE = 32
@@ -29,7 +28,7 @@ AnglesOf = Callable[[torch.Tensor], torch.Tensor]
 
 
 class TorchViewpoints:
-    """V and the spherical-regression decoding, each image on its own, without gradients."""
+    """V and its readout of viewpoints, each image on its own, without gradients."""
 
     def __init__(self, network: ViewpointNetwork, device: str | torch.device = "cpu"):
         self.device = torch.device(device)
@@ -37,8 +36,7 @@ class TorchViewpoints:
 
     def __call__(self, images: torch.Tensor) -> torch.Tensor:
         with torch.inference_mode():
-            output = self.network.per_image(images.to(self.device))
-            return decode(output.magnitude_logits, output.sign_logits).cpu()
+            return self.network.read_views(images.to(self.device)).cpu()
 
 
 class ViewpointEstimator:

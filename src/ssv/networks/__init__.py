@@ -49,4 +49,5 @@ def viewpoint_network_from(model, network_class: type[ViewpointNetwork] = Viewpo
         head_dropout=model.head_dropout,
         stddev_group=model.stddev_group,
         full_resolution=model.viewpoint_full_resolution,
+        sign_readout=model.sign_readout,
     )

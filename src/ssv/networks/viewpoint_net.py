@@ -9,7 +9,7 @@ import torch
 import torch.nn as nn
 
 from ssv.networks.layers import EqualConv2d, EqualLinear, MinibatchStdDev, leaky_relu, scaled_channels
-from ssv.viewpoint import ANGLES, decode
+from ssv.viewpoint import ANGLES, SIGN_READOUTS, decode
 
 _INPUT_CHANNELS = 256
 _FULL_RESOLUTION_CHANNELS = 128
@@ -111,8 +111,12 @@ class ViewpointNetwork(nn.Module):
     """V(x): critic score, style z-hat and viewpoint logits for images ``[B, 3, S, S]`` in [-1, 1]."""
 
     def __init__(self, image_size: int = 128, code_size: int = 64, width: float = 1.0,
-                 head_dropout: float = 0.5, stddev_group: int | None = None, full_resolution: bool = False):
+                 head_dropout: float = 0.5, stddev_group: int | None = None, full_resolution: bool = False,
+                 sign_readout: str = "argmax"):
         super().__init__()
+        if sign_readout not in SIGN_READOUTS:
+            raise ValueError(f"sign_readout must be one of {SIGN_READOUTS}, got {sign_readout!r}")
+        self.sign_readout = sign_readout
         self.encoder = build_encoder(image_size, width, stddev_group, full_resolution)
         trunk_size = scaled_channels(_TRUNK_CHANNELS, width)
         self.score_head = EqualLinear(trunk_size, 1)
@@ -145,5 +149,8 @@ class ViewpointNetwork(nn.Module):
 
     def read_views(self, x: torch.Tensor) -> torch.Tensor:
         """Predicted viewpoints ``[B, 3]`` (radians) of images ``x``, each image read on its own."""
-        output = self.per_image(x)
-        return decode(output.magnitude_logits, output.sign_logits)
+        return self.read_out(self.per_image(x))
+
+    def read_out(self, output: ViewpointOutput) -> torch.Tensor:
+        """Viewpoints ``[B, 3]`` (radians) from V's outputs, with this V's sign readout (ssv.viewpoint)."""
+        return decode(output.magnitude_logits, output.sign_logits, self.sign_readout)

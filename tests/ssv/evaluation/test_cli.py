@@ -10,6 +10,7 @@ from PIL import Image
 from datamodules.manifest import read_manifest
 from ssv.evaluation.cli import main
 from ssv.evaluation.report import report_dir
+from ssv.inference.calibration import calibration_path
 
 REQUIRED_KEYS = [
     "mae_azimuth", "mae_elevation", "mae_tilt", "mae_mean", "median_geodesic_deg", "acc_pi_6", "n_calibration",
@@ -48,6 +49,23 @@ def test_evaluates_an_ssv_checkpoint_on_a_manifest(ssv_checkpoint, rendered_face
     for name in PLOTS:
         with Image.open(out / name) as image:
             assert image.format == "PNG" and min(image.size) > 200
+
+
+def test_a_sign_readout_for_one_evaluation_is_recorded_and_saves_no_calibration(
+        ssv_checkpoint, rendered_faces, tmp_path, capsys):
+    calibration = calibration_path(ssv_checkpoint)
+    before = calibration.read_text() if calibration.exists() else None
+    out = tmp_path / "expected"
+    code, stdout, _ = run(capsys, "--ckpt", ssv_checkpoint, "--data", rendered_faces / "test", "--out", out,
+                          "--n-calibration", N_CALIBRATION, "--sign-readout", "expected")
+    assert code == 0
+    assert json.loads((out / "metrics.json").read_text())["sign_readout"] == "expected"
+    assert "Did not save the calibration" in stdout
+    assert (calibration.read_text() if calibration.exists() else None) == before
+    code, stdout, _ = run(capsys, "--ckpt", ssv_checkpoint, "--data", rendered_faces / "test", "--out", out,
+                          "--n-calibration", N_CALIBRATION, "--sign-readout", "argmax")  # the checkpoint's own
+    assert code == 0 and "Wrote the calibration" in stdout
+    assert json.loads((out / "metrics.json").read_text())["sign_readout"] == "argmax"
 
 
 def test_the_supervised_baseline_goes_through_the_same_path(supervised_checkpoint, rendered_faces, capsys):

@@ -2,6 +2,7 @@ import pytest
 import torch
 
 from ssv.networks import ViewpointNetwork, ViewpointOutput
+from ssv.viewpoint import decode
 
 
 @pytest.mark.parametrize(("image_size", "blocks"), [(64, [32, 16, 8]), (128, [64, 32, 16, 8])])
@@ -105,3 +106,13 @@ def test_read_views_decodes_the_per_image_outputs_to_radians():
     alone = torch.cat([network.read_views(image[None]) for image in images])
     torch.testing.assert_close(views, alone)
     assert views.abs().max() <= torch.pi
+
+
+def test_read_views_takes_signs_with_the_network_s_readout():
+    network = ViewpointNetwork(image_size=32, code_size=16, width=0.125, sign_readout="expected").eval()
+    images = torch.rand(4, 3, 32, 32) * 2 - 1
+    output = network.per_image(images)
+    torch.testing.assert_close(network.read_views(images),
+                               decode(output.magnitude_logits, output.sign_logits, readout="expected"))
+    with pytest.raises(ValueError, match="sign_readout"):
+        ViewpointNetwork(image_size=32, sign_readout="mean")
