@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from ssv.inference.checkpoint import load_viewpoint_network
-from ssv.inference.export import TORCHSCRIPT_METADATA, ViewpointGraph, export, main
+from ssv.inference.export import TORCHSCRIPT_METADATA, ViewpointGraph, export, export_onnx, main
 from ssv.inference.onnx_model import FINGERPRINT_KEY, IMAGE_SIZE_KEY
 
 
@@ -31,6 +31,17 @@ def test_onnx_runtime_matches_torch_on_batches_of_any_size(onnx_model, trained):
         np.testing.assert_allclose(viewpoint, torch_radians(trained, images[:batch]), atol=1e-4, rtol=0)
     (alone,) = session.run(["viewpoint"], {"images": images[4:5].numpy()})
     np.testing.assert_allclose(alone[0], viewpoint[4], atol=1e-5)  # the per-image rule
+
+
+def test_the_onnx_graph_reads_signs_with_the_network_s_readout(ssv_checkpoint, tmp_path):
+    trained = load_viewpoint_network(ssv_checkpoint)
+    trained.network.sign_readout = "expected"
+    path = export_onnx(trained, tmp_path / "expected.onnx")
+    images = torch.rand(6, 3, 32, 32) * 2 - 1
+    (viewpoint,) = onnxruntime.InferenceSession(str(path)).run(["viewpoint"], {"images": images.numpy()})
+    np.testing.assert_allclose(viewpoint, torch_radians(trained, images), atol=1e-4, rtol=0)
+    trained.network.sign_readout = "argmax"
+    assert np.abs(viewpoint - torch_radians(trained, images)).max() > 1e-2  # the rule reached the graph
 
 
 def test_onnx_metadata_names_the_image_size_and_the_weights(onnx_model, trained):
