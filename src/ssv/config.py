@@ -13,6 +13,8 @@ from typing import Any, Optional
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from ssv.choices import ROTATION_SAMPLING_MODES, SIGN_READOUTS, VOLUME_SIZES
+
 log = logging.getLogger(__name__)
 
 
@@ -195,9 +197,9 @@ class SSVConfig:
 SHARED_AUGMENTATIONS = ("color", "translation", "cutout")  # built in src/ssv/augmentation.py
 _CHOICES = {
     "profile": PROFILES,
-    "model.rotation_sampling": ("nearest", "bilinear"),
-    "model.volume_size": (8, 16),
-    "model.sign_readout": ("argmax", "expected"),
+    "model.rotation_sampling": ROTATION_SAMPLING_MODES,
+    "model.volume_size": VOLUME_SIZES,
+    "model.sign_readout": SIGN_READOUTS,
     "imc.features": ("alexnet", "encoder", "pixels"),
     "trainer.logger": ("wandb", "csv", "tensorboard"),
 }

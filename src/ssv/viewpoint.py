@@ -12,6 +12,8 @@ from typing import NamedTuple
 import torch
 import torch.nn.functional as F
 
+from ssv.choices import SIGN_READOUTS
+
 ANGLES = ("azimuth", "elevation", "tilt")
 
 
@@ -85,14 +87,12 @@ def encode(view: torch.Tensor) -> SphericalTarget:
 
 
 _QUADRANT_SIGNS = torch.tensor([[1.0, 1.0], [1.0, -1.0], [-1.0, 1.0], [-1.0, -1.0]])
-# How the quadrant logits give the signs of (cos, sin): "argmax", the most likely quadrant's (the release), or
-# "expected", their mean under the quadrant probabilities, so that an unsure sign pulls the angle towards the
-# axis it is unsure about instead of flipping it to one side.
-SIGN_READOUTS = ("argmax", "expected")
 
 
 def quadrant_signs(sign_logits: torch.Tensor, readout: str = "argmax") -> torch.Tensor:
-    """Signs of (cos, sin) ``[..., 2]`` from quadrant logits ``[..., 4]``: +-1 (argmax) or within [-1, 1] (expected)."""
+    """Signs of (cos, sin) ``[..., 2]`` from quadrant logits ``[..., 4]``: the likeliest quadrant's, +-1 ("argmax", the
+    release), or their mean under the quadrant probabilities, within [-1, 1] ("expected"), so that an unsure sign
+    pulls the angle towards the axis it is unsure about instead of flipping it to one side."""
     table = _QUADRANT_SIGNS.to(sign_logits.device)
     if readout == "argmax":
         return table[sign_logits.argmax(dim=-1)]

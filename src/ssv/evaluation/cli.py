@@ -13,6 +13,7 @@ from pathlib import Path
 
 from datamodules.datasets.registry import DATASETS
 from datamodules.manifest import ManifestError
+from ssv.choices import SIGN_READOUTS
 from ssv.evaluation.checkpoints import CheckpointError, load_viewpoint_model
 from ssv.evaluation.evaluator import evaluate_model
 from ssv.evaluation.protocol import DEFAULT_N_CALIBRATION, CalibrationError
@@ -20,7 +21,6 @@ from ssv.evaluation.report import format_table, report_dir, write_report
 from ssv.inference.calibration import save_evaluation_calibration
 from ssv.console import run_command
 from ssv.labeled_sources import LABELED_SOURCES, SYNTHETIC_SCHEME, read_labeled_source
-from ssv.viewpoint import SIGN_READOUTS
 
 
 class SuspectDataError(ValueError):

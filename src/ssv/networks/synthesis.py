@@ -17,10 +17,9 @@ from ssv.networks.layers import (
     leaky_relu,
     scaled_channels,
 )
+from ssv.choices import ROTATION_SAMPLING_MODES, VOLUME_SIZES
 from ssv.viewpoint import rotation_matrix
 
-VOLUME_SIZES = (8, 16)  # 16: the release
-ROTATION_SAMPLING_MODES = ("nearest", "bilinear")
 # (resolution, channels) of the styled 3D blocks up to the volume size; each after the first upsamples x2 first.
 _VOLUME_BLOCKS = ((4, 512), (8, 256), (16, 128))
 # Two plain blocks of two 3D convolutions each on the rotated volume.

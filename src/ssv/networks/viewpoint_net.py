@@ -8,8 +8,9 @@ from typing import NamedTuple
 import torch
 import torch.nn as nn
 
+from ssv.choices import SIGN_READOUTS
 from ssv.networks.layers import EqualConv2d, EqualLinear, MinibatchStdDev, leaky_relu, scaled_channels
-from ssv.viewpoint import ANGLES, SIGN_READOUTS, decode
+from ssv.viewpoint import ANGLES, decode
 
 _INPUT_CHANNELS = 256
 _FULL_RESOLUTION_CHANNELS = 128
