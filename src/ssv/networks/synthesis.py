@@ -8,6 +8,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ssv.choices import ROTATION_SAMPLING_MODES, VOLUME_SIZES
 from ssv.networks.layers import (
     AdaptiveInstanceNorm,
     EqualConv2d,
@@ -17,7 +18,6 @@ from ssv.networks.layers import (
     leaky_relu,
     scaled_channels,
 )
-from ssv.choices import ROTATION_SAMPLING_MODES, VOLUME_SIZES
 from ssv.viewpoint import rotation_matrix
 
 # (resolution, channels) of the styled 3D blocks up to the volume size; each after the first upsamples x2 first.
