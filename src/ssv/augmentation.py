@@ -17,6 +17,10 @@ AUGMENTATIONS = {
     "translation": lambda: K.RandomAffine(degrees=0.0, translate=(0.125, 0.125), padding_mode="reflection", p=1.0),
     # A square of a sixteenth to a quarter of the image, set to mid-grey.
     "cutout": lambda: K.RandomErasing(scale=(1 / 16, 1 / 4), ratio=(1.0, 1.0), value=0.5, p=1.0),
+    # Light that falls off across the image from one edge (top, bottom, left or right), brightening or darkening
+    # by up to a quarter of the range: a photograph's light does not turn with the object, so V should not read
+    # the view from which side is brighter.
+    "illumination": lambda: K.RandomLinearIllumination(gain=(0.05, 0.25), p=1.0),
 }
 
 

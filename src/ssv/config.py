@@ -13,7 +13,7 @@ from typing import Any, Optional
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from ssv.choices import ROTATION_SAMPLING_MODES, SIGN_READOUTS, VOLUME_SIZES
+from ssv.choices import ROTATION_SAMPLING_MODES, SHARED_AUGMENTATIONS, SIGN_READOUTS, VOLUME_SIZES
 
 log = logging.getLogger(__name__)
 
@@ -194,7 +194,6 @@ class SSVConfig:
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
 
 
-SHARED_AUGMENTATIONS = ("color", "translation", "cutout")  # built in src/ssv/augmentation.py
 _CHOICES = {
     "profile": PROFILES,
     "model.rotation_sampling": ROTATION_SAMPLING_MODES,
