@@ -10,6 +10,12 @@ Per generator (the trained S, which V is trained against, and its EMA copy, whic
 - ``consistency``: per angle, the mean cosine similarity between different styles' difference images
   ``S(z, +v) - S(z, -v)``. One shared 3D rotation moves every style's parts alike (well above 0); near 0, turning
   the viewpoint changes each style's image in its own way, so no image cue tells V the angle.
+- ``light_shift``: per angle, the mean change in degrees of V's reading of S's images when light falls on them
+  from one side instead of the other (left against right for azimuth and tilt, top against bottom for
+  elevation). A photograph's light does not turn with the object, but S may paint its light onto the object
+  (a generator that renders one image for a viewpoint and its mirror cannot light a frontal face from the
+  side), and a V that reads the view from where the light falls is misled on real images. Near 0: V ignores
+  the light.
 """
 
 from __future__ import annotations
@@ -36,6 +42,10 @@ CONSISTENCY_FRACTION = 0.8
 PRIOR_SAMPLES = 200_000
 DIAGNOSTICS_BATCH = 64  # for speed only: V reads each image on its own
 READING_MARGIN = 0.9
+LIGHT_GAIN = 0.4  # the light ramp's rise across the image, in the images' [-1, 1] units
+# The edge each angle's light comes from, against the opposite edge: left for azimuth and tilt, top for elevation.
+LIGHT_EDGES = {"azimuth": "left", "elevation": "top", "tilt": "left"}
+OPPOSITE_EDGES = {"left": "right", "top": "bottom"}
 
 
 def entropy(probabilities: torch.Tensor) -> torch.Tensor:
@@ -108,6 +118,29 @@ def view_consistency(generator: nn.Module, codes: torch.Tensor, view_ranges: tor
     return consistency
 
 
+def lit_from(images: torch.Tensor, edge: str, gain: float = LIGHT_GAIN) -> torch.Tensor:
+    """``images`` brightened by a ramp from ``gain`` at ``edge`` (left, right, top, bottom) to 0 at the other side."""
+    axis = -1 if edge in ("left", "right") else -2
+    size = images.shape[axis]
+    ramp = torch.linspace(gain, 0.0, size) if edge in ("left", "top") else torch.linspace(0.0, gain, size)
+    return (images + ramp.view((size, 1) if axis == -2 else (size,)).to(images)).clamp(-1.0, 1.0)
+
+
+@torch.no_grad()
+def light_shift(network: ViewpointNetwork, images: torch.Tensor, batch_size: int) -> dict[str, float]:
+    """Per angle, V's mean reading of the images lit from that angle's edge minus lit from the opposite edge,
+    in degrees."""
+    def reading(edge: str, index: int) -> torch.Tensor:
+        lit = lit_from(images, edge).split(batch_size)
+        return torch.cat([network.read_out(network.per_image(batch)) for batch in lit])[:, index]
+
+    shift = {}
+    for index, name in enumerate(ANGLES):
+        edge = LIGHT_EDGES[name]
+        shift[name] = float(torch.rad2deg(reading(edge, index) - reading(OPPOSITE_EDGES[edge], index)).mean())
+    return shift
+
+
 def diagnose(model: SSVModule, samples: int = 512, seed: int = 0, consistency_styles: int = 64) -> dict:
     """All checks for the trained S and the EMA S, on seeded styles and viewpoints."""
     rng = torch.Generator().manual_seed(seed)
@@ -122,6 +155,7 @@ def diagnose(model: SSVModule, samples: int = 512, seed: int = 0, consistency_st
         report[label] = {
             **fake_view_fit(model.viewpoint_net, fakes, views, DIAGNOSTICS_BATCH),
             "consistency": view_consistency(generator, codes[:consistency_styles], model.view_ranges),
+            "light_shift": light_shift(model.viewpoint_net, fakes, DIAGNOSTICS_BATCH),
         }
     return report
 
@@ -138,6 +172,7 @@ def format_report(report: dict, title: str) -> str:
         entry = report[label]
         lines.append(f"{label + ' R^2 (V on fakes)':<34}" + "".join(f"{entry['fake_r2'][n]:>11.3f}" for n in ANGLES))
         lines.append(f"{label + ' consistency':<34}" + "".join(f"{entry['consistency'][n]:>11.3f}" for n in ANGLES))
+        lines.append(f"{label + ' light shift (deg)':<34}" + "".join(f"{entry['light_shift'][n]:>11.2f}" for n in ANGLES))
     return "\n".join(lines)
 
 

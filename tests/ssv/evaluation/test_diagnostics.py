@@ -9,6 +9,8 @@ from ssv.evaluation.diagnostics import (
     DIAGNOSTICS_FILE,
     diagnose,
     format_report,
+    light_shift,
+    lit_from,
     main,
     view_blind_loss,
     view_consistency,
@@ -66,6 +68,39 @@ def test_consistency_is_near_zero_when_each_style_turns_its_own_way():
     assert abs(view_consistency(TurningGenerator(shared=False), torch.rand(32, 8), RANGES)["azimuth"]) < 0.1
 
 
+def test_light_falls_off_from_the_named_edge_and_keeps_images_in_range():
+    grey = torch.zeros(2, 3, 4, 5)
+    left, top = lit_from(grey, "left", gain=0.4), lit_from(grey, "top", gain=0.4)
+    assert torch.allclose(left[0, 0, 0], torch.tensor([0.4, 0.3, 0.2, 0.1, 0.0]))
+    assert torch.allclose(top[0, 0, :, 0], torch.tensor([0.4, 4 / 15, 2 / 15, 0.0]))
+    assert torch.equal(lit_from(grey, "right", gain=0.4), left.flip(-1))
+    assert torch.equal(lit_from(grey, "bottom", gain=0.4), top.flip(-2))
+    assert lit_from(torch.ones(1, 3, 4, 4), "left").max() == 1.0
+
+
+class BrightSideReader:
+    """Reads azimuth from how much brighter the left half is than the right, elevation from the top against the
+    bottom, and tilt as 0."""
+
+    def per_image(self, images: torch.Tensor) -> torch.Tensor:
+        return images
+
+    def read_out(self, images: torch.Tensor) -> torch.Tensor:
+        left, right = images.chunk(2, dim=-1)
+        top, bottom = images.chunk(2, dim=-2)
+        difference = lambda a, b: (a - b).mean(dim=(1, 2, 3))  # noqa: E731
+        return torch.stack([difference(left, right), difference(top, bottom), torch.zeros(len(images))], dim=1)
+
+
+def test_light_shift_is_what_a_reader_of_the_bright_side_reads_and_zero_for_one_that_ignores_light():
+    images = torch.rand(6, 3, 8, 8) - 0.5
+    shift = light_shift(BrightSideReader(), images, batch_size=4)
+    # Over 8 columns the lit half's ramp averages 0.4 * 4 / 7 more than the other half's; the two lights add.
+    assert shift["azimuth"] == pytest.approx(math.degrees(2 * 0.4 * 4 / 7), rel=1e-4)
+    assert shift["elevation"] == pytest.approx(shift["azimuth"], rel=1e-4)
+    assert shift["tilt"] == 0.0
+
+
 def test_diagnose_reports_every_check_for_both_generators(tiny):
     from ssv.module import SSVModule
 
@@ -75,7 +110,7 @@ def test_diagnose_reports_every_check_for_both_generators(tiny):
     for label in ("generator", "ema_generator"):
         entry = report[label]
         assert entry["view_loss"] > 0
-        assert set(entry["fake_r2"]) == set(entry["consistency"]) == set(ANGLES)
+        assert set(entry["fake_r2"]) == set(entry["consistency"]) == set(entry["light_shift"]) == set(ANGLES)
         assert all(r2 <= 1.0 for r2 in entry["fake_r2"].values())
         assert all(-1.0 <= value <= 1.0 for value in entry["consistency"].values())
 
