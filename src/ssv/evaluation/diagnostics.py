@@ -172,7 +172,8 @@ def format_report(report: dict, title: str) -> str:
         entry = report[label]
         lines.append(f"{label + ' R^2 (V on fakes)':<34}" + "".join(f"{entry['fake_r2'][n]:>11.3f}" for n in ANGLES))
         lines.append(f"{label + ' consistency':<34}" + "".join(f"{entry['consistency'][n]:>11.3f}" for n in ANGLES))
-        lines.append(f"{label + ' light shift (deg)':<34}" + "".join(f"{entry['light_shift'][n]:>11.2f}" for n in ANGLES))
+        shifts = "".join(f"{entry['light_shift'][n]:>11.2f}" for n in ANGLES)
+        lines.append(f"{label + ' light shift (deg)':<34}" + shifts)
     return "\n".join(lines)
 
 

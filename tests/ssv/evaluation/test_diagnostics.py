@@ -119,7 +119,8 @@ def test_diagnose_reports_every_check_for_both_generators(tiny):
                                                 (4.5, "reads no viewpoint from fakes yet"),
                                                 (1.9, "reads viewpoints from fakes (50% below")])
 def test_the_report_says_whether_v_reads_viewpoints_from_fakes(view_loss, verdict):
-    entry = {"view_loss": view_loss, "fake_r2": dict.fromkeys(ANGLES, 0.0), "consistency": dict.fromkeys(ANGLES, 0.0)}
+    entry = {"view_loss": view_loss, **{check: dict.fromkeys(ANGLES, 0.0)
+                                        for check in ("fake_r2", "consistency", "light_shift")}}
     report = {"view_blind_loss": 3.8, "generator": entry, "ema_generator": entry}
     assert f"L_v {view_loss:.3f}: V {verdict}" in format_report(report, "title")
 
