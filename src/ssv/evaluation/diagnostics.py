@@ -130,15 +130,14 @@ def lit_from(images: torch.Tensor, edge: str, gain: float = LIGHT_GAIN) -> torch
 def light_shift(network: ViewpointNetwork, images: torch.Tensor, batch_size: int) -> dict[str, float]:
     """Per angle, V's mean reading of the images lit from that angle's edge minus lit from the opposite edge,
     in degrees."""
-    def reading(edge: str, index: int) -> torch.Tensor:
+    def reading(edge: str) -> torch.Tensor:
         lit = lit_from(images, edge).split(batch_size)
-        return torch.cat([network.read_out(network.per_image(batch)) for batch in lit])[:, index]
+        return torch.cat([network.read_out(network.per_image(batch)) for batch in lit])
 
-    shift = {}
-    for index, name in enumerate(ANGLES):
-        edge = LIGHT_EDGES[name]
-        shift[name] = float(torch.rad2deg(reading(edge, index) - reading(OPPOSITE_EDGES[edge], index)).mean())
-    return shift
+    # One pass of V per lit side, shared by the angles that side's light tests.
+    shifts = {edge: torch.rad2deg(reading(edge) - reading(opposite)).mean(dim=0)
+              for edge, opposite in OPPOSITE_EDGES.items()}
+    return {name: float(shifts[LIGHT_EDGES[name]][index]) for index, name in enumerate(ANGLES)}
 
 
 def diagnose(model: SSVModule, samples: int = 512, seed: int = 0, consistency_styles: int = 64) -> dict:
