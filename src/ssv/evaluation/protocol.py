@@ -17,8 +17,8 @@ from ssv.viewpoint import ANGLES, rotation_matrix
 DEFAULT_N_CALIBRATION = 100
 ACCURACY_THRESHOLD_DEG = 30.0  # pi / 6
 # How much more of the true angle's variance the predicted angle's size must explain than its signed value before
-# the angle is called sign-blind: V then reads how far the object is turned but not which way.
-SIGN_BLIND_MARGIN = 0.2
+# the angle is called folded: V's zero then lies at one end of the labels' range and the sign V adds is a guess.
+FOLD_MARGIN = 0.2
 
 
 class CalibrationError(ValueError):
@@ -117,18 +117,20 @@ def fit_summary(fits: tuple[AngleFit, ...], magnitude_fits: tuple[AngleFit, ...]
     summary = {}
     for name, fit, magnitude_fit in zip(ANGLES, fits, magnitude_fits):
         summary.update({f"slope_{name}": fit.slope, f"intercept_{name}": fit.intercept, f"r2_{name}": fit.r2,
-                        f"magnitude_r2_{name}": magnitude_fit.r2})
+                        f"magnitude_r2_{name}": magnitude_fit.r2, f"magnitude_intercept_{name}": magnitude_fit.intercept})
     return summary
 
 
-def sign_blind_angles(metrics: dict[str, float]) -> list[str]:
+def folded_angles(metrics: dict[str, float]) -> list[str]:
     """Angles whose predicted size |angle| (network frame) explains the truth clearly better than the signed angle.
 
-    A diagnostic, not part of the score: the viewpoint network's magnitude head reads the angle while its sign head
-    does not, so the linear calibration sees two mirrored branches and fits neither.
+    A diagnostic, not part of the score. |angle| can only follow the signed truth if the network's zero lies at one
+    end of the labels' range, so the network orders the images from that end while the sign it gives them is a
+    guess: the linear calibration sees two mirrored branches and fits neither. The magnitude fit's intercept is the
+    true angle at the network's zero.
     """
     return [name for name in ANGLES
-            if metrics[f"magnitude_r2_{name}"] - metrics[f"r2_{name}"] > SIGN_BLIND_MARGIN]
+            if metrics[f"magnitude_r2_{name}"] - metrics[f"r2_{name}"] > FOLD_MARGIN]
 
 
 def evaluate_protocol(

@@ -14,7 +14,7 @@ from datamodules.labeled import LabeledImageDataset
 from datamodules.manifest import LabeledImage
 from ssv.checkpointing import CHECKPOINTS_FOLDER
 from ssv.evaluation.plots import plot_axes_examples, plot_calibration, plot_error_histograms
-from ssv.evaluation.protocol import ProtocolResult, sign_blind_angles
+from ssv.evaluation.protocol import ProtocolResult, folded_angles
 from ssv.samples import to_uint8
 from ssv.viewpoint import ANGLES
 
@@ -59,15 +59,16 @@ def format_table(result: ProtocolResult, title: str) -> str:
         f" (raw: {metrics['raw_median_geodesic_deg']:.2f} deg, {metrics['raw_acc_pi_6']:.3f})",
         f"{metrics['n_calibration']} calibration images, {metrics['n_test']} test images "
         f"(calibration seed {metrics['calibration_seed']}); a negative slope means a mirrored frame",
-        *(sign_blind_note(name, metrics) for name in sign_blind_angles(metrics)),
+        *(folded_note(name, metrics) for name in folded_angles(metrics)),
     ]
     return "\n".join(lines)
 
 
-def sign_blind_note(name: str, metrics: dict[str, float]) -> str:
-    return (f"{name} is sign-blind: the size of the predicted angle explains R^2 {metrics[f'magnitude_r2_{name}']:.2f}"
-            f" of the truth, its signed value {metrics[f'r2_{name}']:.2f}; V reads how far the object is turned, not "
-            "which way (docs/method.md, Evaluation protocol)")
+def folded_note(name: str, metrics: dict[str, float]) -> str:
+    return (f"{name} is folded: the size of the predicted angle explains R^2 {metrics[f'magnitude_r2_{name}']:.2f}"
+            f" of the truth, its signed value {metrics[f'r2_{name}']:.2f}; V's zero reads as a true {name} of "
+            f"{metrics[f'magnitude_intercept_{name}']:+.1f} deg, at one end of the range, and its sign is a guess "
+            "(docs/method.md, Evaluation protocol)")
 
 
 def write_metrics(result: ProtocolResult, path: Path, context: dict) -> Path:

@@ -10,7 +10,7 @@ from ssv.evaluation.protocol import (
     evaluate_protocol,
     fit_angle,
     geodesic_errors,
-    sign_blind_angles,
+    folded_angles,
 )
 
 METRIC_KEYS = [
@@ -130,23 +130,35 @@ def test_accuracy_at_pi_6_and_median_geodesic_error():
     assert summary["raw_mae_mean"] == pytest.approx(float(errors.mean()) / 3)
 
 
-def test_an_angle_read_in_size_but_not_in_sign_is_called_sign_blind():
+def test_an_angle_whose_zero_lies_past_one_end_and_whose_sign_is_a_guess_is_called_folded():
     true = true_angles()
     random_signs = torch.randint(0, 2, (len(true),), generator=torch.Generator().manual_seed(5)) * 2 - 1
-    # Elevation: the network's size grows as the true angle falls, and a coin picks its sign.
+    # Elevation: the network's zero sits at a true 60 degrees, its size grows as the true angle falls, and a coin
+    # picks its sign.
     predicted = true.clone()
     predicted[:, 1] = random_signs * (60.0 - true[:, 1])
     result = evaluate(predicted, true, n_calibration=100)
     metrics = result.metrics
     assert metrics["magnitude_r2_elevation"] == pytest.approx(1.0)
+    assert metrics["magnitude_intercept_elevation"] == pytest.approx(60.0)
     assert metrics["r2_elevation"] < 0.2
-    assert sign_blind_angles(metrics) == ["elevation"]
+    assert folded_angles(metrics) == ["elevation"]
 
 
-def test_an_angle_read_with_its_sign_is_not_sign_blind_wherever_its_zero_lies():
+def test_an_angle_whose_sign_is_a_guess_around_a_centred_zero_is_not_called_folded():
+    true = true_angles()
+    random_signs = torch.randint(0, 2, (len(true),), generator=torch.Generator().manual_seed(6)) * 2 - 1
+    predicted = true.clone()
+    predicted[:, 1] = random_signs * true[:, 1]  # the size is read, the sign is not: no calibration can help
+    metrics = evaluate(predicted, true, n_calibration=100).metrics
+    assert metrics["magnitude_r2_elevation"] < 0.1 and metrics["r2_elevation"] < 0.1
+    assert folded_angles(metrics) == []
+
+
+def test_an_angle_read_with_its_sign_is_not_folded_wherever_its_zero_lies():
     true = true_angles()
     offset = torch.tensor([0.0, 50.0, -45.0])  # whole ranges on one side of the network's zero: |pred| = +-pred
     result = evaluate(true + offset, true)
-    assert sign_blind_angles(result.metrics) == []
+    assert folded_angles(result.metrics) == []
     assert result.metrics["magnitude_r2_azimuth"] < 0.1
     assert result.metrics["magnitude_r2_elevation"] == pytest.approx(1.0)
