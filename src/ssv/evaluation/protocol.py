@@ -19,6 +19,9 @@ ACCURACY_THRESHOLD_DEG = 30.0  # pi / 6
 # How much more of the true angle's variance the predicted angle's size must explain than its signed value before
 # the angle is called folded: V's zero then lies at one end of the labels' range and the sign V adds is a guess.
 FOLD_MARGIN = 0.2
+# How much more of another true angle's variance a predicted angle must explain than of its own before the two are
+# called swapped: the network turns the object about a different axis than the labels name.
+SWAP_MARGIN = 0.2
 
 
 class CalibrationError(ValueError):
@@ -113,6 +116,22 @@ def error_summary(predicted: torch.Tensor, true: torch.Tensor, prefix: str = "")
     return summary
 
 
+def cross_fit_summary(predicted: torch.Tensor, true: torch.Tensor) -> dict[str, float]:
+    """R^2 of the linear fit from each predicted angle to each other true angle, as ``cross_r2_<pred>_<true>``."""
+    return {f"cross_r2_{name}_{other}": fit_angle(predicted[:, i], true[:, j]).r2
+            for i, name in enumerate(ANGLES) for j, other in enumerate(ANGLES) if i != j}
+
+
+def swapped_angles(metrics: dict[str, float]) -> list[tuple[str, str]]:
+    """(predicted, true) pairs where a predicted angle explains another true angle clearly better than its own.
+
+    A diagnostic, not part of the score: the calibration fits each angle on its own, so it cannot undo a network
+    that reads, say, the true tilt in its azimuth.
+    """
+    return [(name, other) for name in ANGLES for other in ANGLES
+            if other != name and metrics[f"cross_r2_{name}_{other}"] - metrics[f"r2_{name}"] > SWAP_MARGIN]
+
+
 def fit_summary(fits: tuple[AngleFit, ...], magnitude_fits: tuple[AngleFit, ...]) -> dict[str, float]:
     summary = {}
     for name, fit, magnitude_fit in zip(ANGLES, fits, magnitude_fits):
@@ -148,6 +167,7 @@ def evaluate_protocol(
         **error_summary(calibrated[test], true[test]),
         **error_summary(predicted[test], true[test], prefix="raw_"),
         **fit_summary(fits, magnitude_fits),
+        **cross_fit_summary(predicted[is_calibration], true[is_calibration]),
         "n_calibration": int(is_calibration.sum()),
         "n_test": int(test.sum()),
         "calibration_seed": seed,

@@ -14,7 +14,7 @@ from datamodules.labeled import LabeledImageDataset
 from datamodules.manifest import LabeledImage
 from ssv.checkpointing import CHECKPOINTS_FOLDER
 from ssv.evaluation.plots import plot_axes_examples, plot_calibration, plot_error_histograms
-from ssv.evaluation.protocol import ProtocolResult, folded_angles
+from ssv.evaluation.protocol import ProtocolResult, folded_angles, swapped_angles
 from ssv.samples import to_uint8
 from ssv.viewpoint import ANGLES
 
@@ -60,6 +60,7 @@ def format_table(result: ProtocolResult, title: str) -> str:
         f"{metrics['n_calibration']} calibration images, {metrics['n_test']} test images "
         f"(calibration seed {metrics['calibration_seed']}); a negative slope means a mirrored frame",
         *(folded_note(name, metrics) for name in folded_angles(metrics)),
+        *(swapped_note(name, other, metrics) for name, other in swapped_angles(metrics)),
     ]
     return "\n".join(lines)
 
@@ -69,6 +70,12 @@ def folded_note(name: str, metrics: dict[str, float]) -> str:
             f" of the truth, its signed value {metrics[f'r2_{name}']:.2f}; V's zero reads as a true {name} of "
             f"{metrics[f'magnitude_intercept_{name}']:+.1f} deg, at one end of the range, and its sign is a guess "
             "(docs/method.md, Evaluation protocol)")
+
+
+def swapped_note(name: str, other: str, metrics: dict[str, float]) -> str:
+    return (f"V's {name} follows the true {other}: R^2 {metrics[f'cross_r2_{name}_{other}']:.2f}, against "
+            f"{metrics[f'r2_{name}']:.2f} for the true {name}; V turns the object about another axis than the labels "
+            "name, which the per-angle calibration cannot undo (docs/method.md, Evaluation protocol)")
 
 
 def write_metrics(result: ProtocolResult, path: Path, context: dict) -> Path:

@@ -11,6 +11,7 @@ from ssv.evaluation.protocol import (
     fit_angle,
     geodesic_errors,
     folded_angles,
+    swapped_angles,
 )
 
 METRIC_KEYS = [
@@ -162,3 +163,22 @@ def test_an_angle_read_with_its_sign_is_not_folded_wherever_its_zero_lies():
     assert folded_angles(result.metrics) == []
     assert result.metrics["magnitude_r2_azimuth"] < 0.1
     assert result.metrics["magnitude_r2_elevation"] == pytest.approx(1.0)
+
+
+def test_a_network_that_reads_tilt_in_its_azimuth_and_azimuth_in_its_tilt_has_them_swapped():
+    true = true_angles()
+    predicted = true[:, [2, 1, 0]] * torch.tensor([2.0, 1.0, -0.5])  # scaled and mirrored, as a network's frame may be
+    metrics = evaluate(predicted, true, n_calibration=100).metrics
+    assert metrics["cross_r2_azimuth_tilt"] == pytest.approx(1.0)
+    assert metrics["cross_r2_tilt_azimuth"] == pytest.approx(1.0)
+    assert swapped_angles(metrics) == [("azimuth", "tilt"), ("tilt", "azimuth")]
+
+
+def test_a_network_that_reads_each_angle_about_its_own_axis_has_none_swapped():
+    true = true_angles()
+    noise = torch.randn(true.shape, generator=torch.Generator().manual_seed(7)) * 10.0
+    metrics = evaluate(-true + noise, true, n_calibration=100).metrics
+    assert swapped_angles(metrics) == []
+    assert all(metrics[f"cross_r2_{name}_{other}"] < 0.1
+               for name in ("azimuth", "elevation", "tilt") for other in ("azimuth", "elevation", "tilt")
+               if name != other)

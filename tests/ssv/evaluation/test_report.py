@@ -36,14 +36,21 @@ def test_the_table_shows_the_metrics_and_the_mirrored_fits(protocol_result):
     assert f"{protocol_result.metrics['mae_mean']:.2f}" in lines[2]
     assert all(float(slope) < 0 for slope in lines[4].split()[2:])
     assert "5 calibration images, 15 test images" in table
-    assert lines[7].startswith("fit R^2 |pred|") and "folded" not in table
+    assert lines[7].startswith("fit R^2 |pred|") and "folded" not in table and "follows the true" not in table
 
 
 def test_the_table_names_a_folded_angle_and_where_its_zero_lies(protocol_result):
     metrics = {**protocol_result.metrics, "r2_tilt": 0.05, "magnitude_r2_tilt": 0.6, "magnitude_intercept_tilt": 27.0}
-    note = format_table(protocol_result._replace(metrics=metrics), "my model").splitlines()[-1]
+    lines = format_table(protocol_result._replace(metrics=metrics), "my model").splitlines()
+    note = next(line for line in lines if line.startswith("tilt is folded"))
     assert note.startswith("tilt is folded: the size of the predicted angle explains R^2 0.60 of the truth")
     assert "V's zero reads as a true tilt of +27.0 deg" in note
+
+
+def test_the_table_names_swapped_angles(protocol_result):
+    metrics = {**protocol_result.metrics, "r2_azimuth": 0.06, "cross_r2_azimuth_tilt": 0.86}
+    table = format_table(protocol_result._replace(metrics=metrics), "my model")
+    assert "V's azimuth follows the true tilt: R^2 0.86, against 0.06 for the true azimuth" in table
 
 
 def test_metrics_json_holds_the_context_and_every_metric(protocol_result, tmp_path):
