@@ -136,7 +136,8 @@ def fit_summary(fits: tuple[AngleFit, ...], magnitude_fits: tuple[AngleFit, ...]
     summary = {}
     for name, fit, magnitude_fit in zip(ANGLES, fits, magnitude_fits):
         summary.update({f"slope_{name}": fit.slope, f"intercept_{name}": fit.intercept, f"r2_{name}": fit.r2,
-                        f"magnitude_r2_{name}": magnitude_fit.r2, f"magnitude_intercept_{name}": magnitude_fit.intercept})
+                        f"magnitude_r2_{name}": magnitude_fit.r2,
+                        f"magnitude_intercept_{name}": magnitude_fit.intercept})
     return summary
 
 
