@@ -93,13 +93,15 @@ def test_default_profile_on_cpu_is_the_cpu_recipe_and_says_so(caplog):
     assert "'cpu' profile" in caplog.text and "PROFILE=paper" in caplog.text
 
 
-def test_the_cpu_profile_keeps_the_recipe_losses_and_changes_only_its_documented_settings():
+def test_the_cpu_profile_changes_only_its_documented_settings():
     cpu, paper = faces(profile="cpu"), faces(profile="paper")
     assert cpu.views == paper.views
     changed_optim = {key for key in paper.optim if cpu.optim[key] != paper.optim[key]}
     assert changed_optim == {"lr"} and cpu.optim.lr > paper.optim.lr
     changed_weights = {key for key in paper.loss if cpu.loss[key] != paper.loss[key]}
-    assert changed_weights == {"imc"} and cpu.imc.features == "pixels" and cpu.loss.imc > paper.loss.imc
+    assert changed_weights == {"imc", "gen_flip"} and cpu.imc.features == "pixels" and cpu.loss.imc > paper.loss.imc
+    assert cpu.loss.gen_flip == 0 and paper.loss.gen_flip > 0
+    assert (cpu.data.shared_augmentations, paper.data.shared_augmentations) == (["illumination"], [])
     assert cpu.model.style_init_scale < 1 and paper.model.style_init_scale == 1
     assert paper.model.volume_size == 16 and paper.data.fakes_per_real == 1
     assert (cpu.model.rotation_sampling, paper.model.rotation_sampling) == ("bilinear", "nearest")
