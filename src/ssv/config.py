@@ -125,6 +125,9 @@ class ImcConfig:
     features: str = "alexnet"
     # "imagenet" (downloaded when reachable), a path to a state dict, or null for random weights.
     weights: Optional[str] = "imagenet"
+    # How S's re-rendering takes each angle's sign: "argmax" (the release) passes L_imc no gradient to V's quadrant
+    # head; "expected" (ssv.viewpoint.quadrant_signs) lets L_imc train it too.
+    sign_readout: str = "argmax"
 
 
 @dataclass
@@ -200,6 +203,7 @@ _CHOICES = {
     "model.volume_size": VOLUME_SIZES,
     "model.sign_readout": SIGN_READOUTS,
     "imc.features": ("alexnet", "encoder", "pixels"),
+    "imc.sign_readout": SIGN_READOUTS,
     "trainer.logger": ("wandb", "csv", "tensorboard"),
 }
 # Keys left null are not checked.

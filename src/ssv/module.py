@@ -323,7 +323,7 @@ class SSVModule(pl.LightningModule):
 
     def _image_consistency(self, real: torch.Tensor, real_out: ViewpointOutput) -> torch.Tensor:
         """L_imc: S re-renders the image from V's style and viewpoint; compare features."""
-        views = decode(real_out.magnitude_logits, real_out.sign_logits)
+        views = decode(real_out.magnitude_logits, real_out.sign_logits, self.config.imc.sign_readout)
         reconstruction = self.generator(real_out.style, views)
         if self.consistency_features is None:  # "encoder": V's own trunk, as a fixed feature extractor
             with frozen(self.viewpoint_net):

@@ -130,6 +130,7 @@ def test_ill_typed_value_fails_naming_it():
         ("data.fakes_per_real=0", "data.fakes_per_real"),
         ("model.volume_size=12", "model.volume_size"),
         ("model.sign_readout=mean", "model.sign_readout"),
+        ("imc.sign_readout=soft", "imc.sign_readout"),
         ("model.style_init_scale=0", "model.style_init_scale"),
         ("model.image_style_init_scale=-1", "model.image_style_init_scale"),
         ("model.width=0", "model.width"),

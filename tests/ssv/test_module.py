@@ -141,6 +141,19 @@ def test_image_consistency_runs_with_every_feature_kind(features, config):
     assert torch.isfinite(terms["imc"]) and 0 <= terms["imc"] <= 2
 
 
+@pytest.mark.parametrize("readout, trains_signs", [("argmax", False), ("expected", True)])
+def test_image_consistency_trains_the_quadrant_head_only_with_expected_signs(readout, trains_signs, config):
+    model = SSVModule(to_container(only(config, "imc", "imc.features=pixels", "model.rotation_sampling=bilinear",
+                                        f"imc.sign_readout={readout}")))
+    images = RandomMirrorPairs(2, 64).images
+    model.viewpoint_step_losses({"image": images, "mirror": images.flip(-1)}).terms["imc"].backward()
+    heads = model.viewpoint_net.angle_heads
+    sign_grads = [p.grad for head in heads for p in head.sign.parameters()]
+    magnitude_grads = [p.grad for head in heads for p in head.magnitude.parameters()]
+    assert all(g is not None and g.abs().sum() > 0 for g in magnitude_grads)
+    assert any(g is not None and g.abs().sum() > 0 for g in sign_grads) == trains_signs
+
+
 def test_full_iteration_logs_every_term(config):
     model = SSVModule(to_container(config("imc.features=alexnet", "loss.sym_style=0.1")))
     trainer = fit_iterations(model)
