@@ -128,6 +128,9 @@ class ImcConfig:
     # How S's re-rendering takes each angle's sign: "argmax" (the release) passes L_imc no gradient to V's quadrant
     # head; "expected" (ssv.viewpoint.quadrant_signs) lets L_imc train it too.
     sign_readout: str = "argmax"
+    # Also apply L_imc in S's step (V frozen, its readings fixed), so that S learns to re-render the real images V
+    # reads; the release trains only V with it.
+    trains_generator: bool = False
 
 
 @dataclass

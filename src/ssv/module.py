@@ -152,7 +152,9 @@ class SSVModule(pl.LightningModule):
     def training_step(self, batch: dict, batch_idx: int) -> None:
         viewpoint_optimizer, synthesis_optimizer = self.optimizers()
         viewpoint = self._optimise(viewpoint_optimizer, lambda: self.viewpoint_step_losses(batch))
-        synthesis = self._optimise(synthesis_optimizer, lambda: self.synthesis_step_losses(batch["image"].shape[0]))
+        synthesis = self._optimise(
+            synthesis_optimizer, lambda: self.synthesis_step_losses(batch["image"].shape[0], batch["image"])
+        )
         self.update_ema()
         logged = {f"v/{name}": value for name, value in viewpoint.terms.items()}
         logged.update({f"s/{name}": value for name, value in synthesis.terms.items()})
@@ -284,8 +286,11 @@ class SSVModule(pl.LightningModule):
             terms["imc"] = self._image_consistency(real, real_out)
         return StepLosses(terms, metrics)
 
-    def synthesis_step_losses(self, batch_size: int) -> StepLosses:
-        """Step 2 of an iteration (docs/method.md): the losses that train S, with V frozen."""
+    def synthesis_step_losses(self, batch_size: int, real: torch.Tensor | None = None) -> StepLosses:
+        """Step 2 of an iteration (docs/method.md): the losses that train S, with V frozen.
+
+        ``real``: the real batch, for L_imc when ``imc.trains_generator`` is set.
+        """
         codes_a, views_a = self.sample_latents(batch_size)
         codes_b, views_b = self.sample_latents(batch_size)
         # Pairs sharing a style (a, a) and pairs sharing a viewpoint (a, b): 3B images.
@@ -300,6 +305,10 @@ class SSVModule(pl.LightningModule):
         terms.update(self.reconstruction_terms(output, codes, views))
         if mirrored:
             terms["gen_flip"] = losses.gen_flip_loss(*mirrored, images[:batch_size])
+        if real is not None and self.config.imc.trains_generator and self.enabled("imc"):
+            with torch.no_grad():  # V's readings are fixed targets here: the gradient reaches S alone
+                real_out = self.viewpoint_net(*self.as_seen_by_v(real))
+            terms["imc"] = self._image_consistency(real, real_out)
         return StepLosses(terms, metrics={})
 
     def reconstruction_terms(

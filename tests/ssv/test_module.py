@@ -62,10 +62,10 @@ class StepSpy:
         self.start_ema = snapshot(model.ema_generator)
         original = model.synthesis_step_losses
 
-        def spy(batch_size):
+        def spy(*args):
             self.mid_v, self.mid_s = snapshot(model.viewpoint_net), snapshot(model.generator)
             self.v_grads = {n: p.grad for n, p in model.viewpoint_net.named_parameters()}
-            return original(batch_size)
+            return original(*args)
 
         model.synthesis_step_losses = spy
 
@@ -152,6 +152,18 @@ def test_image_consistency_trains_the_quadrant_head_only_with_expected_signs(rea
     magnitude_grads = [p.grad for head in heads for p in head.magnitude.parameters()]
     assert all(g is not None and g.abs().sum() > 0 for g in magnitude_grads)
     assert any(g is not None and g.abs().sum() > 0 for g in sign_grads) == trains_signs
+
+
+@pytest.mark.parametrize("trains_generator", [False, True])
+def test_image_consistency_trains_s_in_its_step_only_when_asked(trains_generator, config):
+    model = SSVModule(to_container(only(config, "imc", "imc.features=pixels",
+                                        f"imc.trains_generator={trains_generator}")))
+    terms = model.synthesis_step_losses(2, RandomMirrorPairs(2, 64).images).terms
+    assert ("imc" in terms) == trains_generator
+    if trains_generator:
+        terms["imc"].backward()
+        assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.generator.parameters())
+        assert all(p.grad is None for p in model.viewpoint_net.parameters()), "V's readings are fixed in S's step"
 
 
 def test_full_iteration_logs_every_term(config):
