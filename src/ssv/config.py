@@ -140,6 +140,9 @@ class OptimConfig:
     eps: float = 1e-8
     mapping_lr_mult: float = 0.01
     ema_decay: float = 0.999
+    # Lazy regularisation (StyleGAN2): the gradient penalty on every N-th iteration only, at N times its weight, which
+    # saves its double backward on the others. 1, every iteration, is the release.
+    gradient_penalty_every: int = 1
 
 
 @dataclass
@@ -212,7 +215,7 @@ _CHOICES = {
 # Keys left null are not checked.
 _POSITIVE = ("data.batch_size", "data.fakes_per_real", "model.image_size", "model.code_size", "trainer.max_steps",
              "model.style_init_scale", "model.image_style_init_scale", "model.width",
-             "model.viewpoint_width")
+             "model.viewpoint_width", "optim.gradient_penalty_every")
 
 
 _OMEGACONF_DETAIL_LINES = ("full_key:", "reference_type=", "object_type=")

@@ -216,8 +216,15 @@ class SSVModule(pl.LightningModule):
         return False
 
     def loss_weight(self, term: str) -> float:
-        """``loss.<term>`` of the config: every term is weighted under its own name."""
-        return float(self.config.loss[term])
+        """``loss.<term>`` of the config: every term is weighted under its own name.
+
+        A lazy gradient penalty (``optim.gradient_penalty_every`` N) weighs N times as much on the iterations that
+        compute it; the logged term stays the penalty itself.
+        """
+        weight = float(self.config.loss[term])
+        if term == "gradient_penalty":
+            weight *= self.config.optim.gradient_penalty_every
+        return weight
 
     def weighted_total(self, terms: dict[str, torch.Tensor]) -> torch.Tensor:
         weighted = [self.loss_weight(name) * value for name, value in terms.items()]
@@ -272,7 +279,8 @@ class SSVModule(pl.LightningModule):
             terms["adversarial"] = losses.adversarial_loss(fake_out.score, real_out.score)
         if self.enabled("drift"):
             terms["drift"] = losses.drift_loss(real_out.score)
-        if self.enabled("gradient_penalty"):
+        every = self.config.optim.gradient_penalty_every
+        if self.enabled("gradient_penalty") and self.iteration % every == 0:
             blend = self.this_ranks_share(lambda n, rng: torch.rand(n, 1, 1, 1, generator=rng), real.shape[0])
             terms["gradient_penalty"] = losses.gradient_penalty_loss(
                 lambda x: self.viewpoint_net(x).score, seen_real, seen_fakes[0], blend

@@ -135,6 +135,7 @@ def test_ill_typed_value_fails_naming_it():
         ("model.image_style_init_scale=-1", "model.image_style_init_scale"),
         ("model.width=0", "model.width"),
         ("model.viewpoint_width=-0.5", "model.viewpoint_width"),
+        ("optim.gradient_penalty_every=0", "optim.gradient_penalty_every"),
         ("trainer.max_time=60", "trainer.max_time"),
         ("data.shared_augmentations=[color,flip]", "data.shared_augmentations"),
     ],

@@ -53,6 +53,12 @@ def fit_iterations(model: SSVModule, iterations: int = 1, batch_size: int = 2, *
     return trainer
 
 
+def repeated_pair_batch(size: int = 2) -> dict[str, torch.Tensor]:
+    """One 64 px image and its mirror, repeated ``size`` times as a training batch."""
+    pair = RandomMirrorPairs(1, 64)[0]
+    return {key: value.unsqueeze(0).expand(size, -1, -1, -1) for key, value in pair.items()}
+
+
 class StepSpy:
     """Records V, S and their gradients between the V step and the S step of one iteration."""
 
@@ -125,11 +131,21 @@ def test_each_s_step_term_alone_trains_s_and_not_v(term, config):
 
 def test_a_zero_weight_switches_a_term_off(config):
     model = SSVModule(to_container(config("loss.sym=0", "loss.imc=0")))
-    batch = RandomMirrorPairs(2, 64)[0]
-    batch = {key: value.unsqueeze(0).expand(2, -1, -1, -1) for key, value in batch.items()}
+    batch = repeated_pair_batch()
     terms = model.viewpoint_step_losses(batch).terms
     assert "sym" not in terms and "imc" not in terms and "adversarial" in terms and "gradient_penalty" in terms
     assert model.consistency_features is None
+
+
+@pytest.mark.parametrize("iteration, computed", [(0, True), (1, False), (2, False), (3, True)])
+def test_a_lazy_gradient_penalty_runs_every_nth_iteration_at_n_times_its_weight(
+    iteration, computed, monkeypatch, config
+):
+    model = SSVModule(to_container(config("optim.gradient_penalty_every=3", "loss.gradient_penalty=10")))
+    monkeypatch.setattr(SSVModule, "iteration", property(lambda self: iteration))
+    batch = repeated_pair_batch()
+    assert ("gradient_penalty" in model.viewpoint_step_losses(batch).terms) == computed
+    assert model.loss_weight("gradient_penalty") == 30.0
 
 
 @pytest.mark.parametrize("features", ["alexnet", "pixels", "encoder"])
