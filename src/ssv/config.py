@@ -157,9 +157,10 @@ class TrainerConfig:
     # Lightning's precision ("32-true", "bf16-mixed", ...), or "auto": bf16 autocast when training on a CPU that
     # computes bf16 natively (AVX512-BF16, AMX), float32 elsewhere.
     precision: str = "32-true"
-    # torch.compile S's forward for training (the V step's fakes and L_imc's re-rendering; the S step renders through
-    # styled_volume and render, which stay eager), and V too when the gradient penalty is off (compiled backward
-    # graphs cannot be differentiated again). The first iterations compile; checkpoints are the eager networks'.
+    # torch.compile S's rendering of the V step's fakes (no gradient; every pass S differentiates stays eager, as
+    # the compiled S's gradient to its codes is wrong on torch 2.13's CPU build), and V too when the gradient
+    # penalty is off (compiled backward graphs cannot be differentiated again). The first iterations compile;
+    # checkpoints are the eager networks'.
     compile: bool = False
     log_every_n_steps: int = 50
     sample_every_n_steps: int = 1000

@@ -65,6 +65,7 @@ class SSVModule(pl.LightningModule):
         augmentations = self.config.data.shared_augmentations
         self.shared_augmentation = SharedAugmentation(list(augmentations)) if augmentations else None
         self.non_finite_steps = 0
+        self.compiled_fake_renderer: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None
         # Latents and blends come from the module's own generator, identical on every rank and unaffected by
         # Lightning reseeding the global RNG when DDP starts; its state travels in checkpoints.
         self.latent_generator = torch.Generator().manual_seed(self.config.trainer.seed)
@@ -91,12 +92,20 @@ class SSVModule(pl.LightningModule):
             self.compile_networks()
 
     def compile_networks(self) -> None:
-        """S in place, so that parameter names and checkpoints stay the eager ones; V only without the gradient
-        penalty, whose double backward compiled graphs do not support. Static shapes: the steps use a few batch
-        sizes only, and the backward of the volume's rotation fails to compile with symbolic ones."""
-        self.generator.compile(dynamic=False)
+        """A compiled S renders the V step's fakes, which need no gradient. Every pass that S differentiates stays
+        eager: on torch 2.13's CPU build the compiled S gives a wrong gradient with respect to its style codes,
+        which L_imc's re-render passes on to V. V compiles in place (parameter names and checkpoints stay the
+        eager ones) only without the gradient penalty, whose double backward compiled graphs do not support.
+        Static shapes: the steps use a few batch sizes only, and the backward of the volume's rotation fails to
+        compile with symbolic ones."""
+        self.compiled_fake_renderer = torch.compile(self.generator.forward, dynamic=False)
         if not self.enabled("gradient_penalty"):
             self.viewpoint_net.compile(dynamic=False)
+
+    def render_fakes(self, codes: torch.Tensor, views: torch.Tensor) -> torch.Tensor:
+        """Fakes for the V step, without gradient; compiled when ``trainer.compile`` is set."""
+        with torch.no_grad():
+            return (self.compiled_fake_renderer or self.generator)(codes, views)
 
     # ----------------------------------------------------------------------------------------------- sampling
     def draw_codes(self, count: int, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -264,8 +273,7 @@ class SSVModule(pl.LightningModule):
         real, mirror = batch["image"], batch["mirror"]
         batch_size, fake_batches = real.shape[0], self.config.data.fakes_per_real
         codes, views = self.sample_latents(batch_size * fake_batches)
-        with torch.no_grad():
-            fakes = self.generator(codes, views)
+        fakes = self.render_fakes(codes, views)
         symmetry = self.enabled("sym") or self.enabled("sym_style")
         mirrors = [mirror] if symmetry else []
         seen_real, *seen_mirrors, seen_fakes = self.as_seen_by_v(real, *mirrors, fakes)
