@@ -90,6 +90,10 @@ class ModelConfig:
     style_init_scale: float = 1.0
     # The same for the 2D blocks alone, which style the image after the turn; null: ``style_init_scale``.
     image_style_init_scale: Optional[float] = None
+    # false: S's 2D blocks after the projection are unstyled and z2 is unused, so that every colour that differs
+    # between styles is drawn in the 3D volume and turns with it (the hair stays on the head) rather than being
+    # painted onto the image after the turn; L_z then reads z1 alone. true: the release.
+    image_styles: bool = True
     # Side of S's rotated 3D volume: 16 (the release) or 8, an eighth of the 3D work, for small images.
     volume_size: int = 16
     head_dropout: float = 0.5
@@ -356,6 +360,9 @@ def validate(config: DictConfig) -> None:
     max_time = config.trainer.max_time
     if max_time is not None and not re.fullmatch(r"\d+:\d\d:\d\d:\d\d", max_time):
         raise ConfigError(f"bad config key 'trainer.max_time': '{max_time}' is not DD:HH:MM:SS, e.g. 00:01:00:00")
+    if not config.model.image_styles and config.model.image_style_init_scale is not None:
+        raise ConfigError("bad config key 'model.image_style_init_scale': S has no image styles to scale with "
+                          "model.image_styles=false; leave it null")
     if len(config.optim.betas) != 2:
         raise ConfigError("bad config key 'optim.betas': needs two values")
     evaluation = config.evaluation

@@ -42,9 +42,9 @@ def gradient_penalty_loss(
     return (gradient.flatten(1).norm(dim=1) - 1.0).square().mean()
 
 
-def style_loss(output: ViewpointOutput, codes: torch.Tensor) -> torch.Tensor:
-    """L_z: ||z - z-hat||^2 as a mean squared error between the codes S was given and V's reading."""
-    return F.mse_loss(output.style, codes)
+def style_loss(style: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
+    """L_z: ||z - z-hat||^2 as a mean squared error between the codes S was given and V's reading of them."""
+    return F.mse_loss(style, codes)
 
 
 def view_loss(output: ViewpointOutput, views: torch.Tensor) -> torch.Tensor:

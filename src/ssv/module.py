@@ -332,8 +332,9 @@ class SSVModule(pl.LightningModule):
     ) -> dict[str, torch.Tensor]:
         """Generative consistency: V recovers the style and viewpoint S was given."""
         terms = {}
-        if self.enabled("style"):
-            terms["style"] = losses.style_loss(output, codes)
+        if self.enabled("style"):  # the part of z S reads: V cannot read an unused z2
+            used = self.generator.used_code_size
+            terms["style"] = losses.style_loss(output.style[:, :used], codes[:, :used])
         if self.enabled("view"):
             terms["view"] = losses.view_loss(output, views)
         return terms

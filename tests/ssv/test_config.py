@@ -145,6 +145,11 @@ def test_bad_values_fail_naming_the_key(override, key):
         faces(override)
 
 
+def test_an_image_style_scale_without_image_styles_fails_naming_the_key():
+    with pytest.raises(ConfigError, match=r"model\.image_style_init_scale.*image_styles=false"):
+        faces("model.image_styles=false", "model.image_style_init_scale=1.0")
+
+
 def test_unknown_key_in_a_file_names_the_file(tmp_path):
     path = tmp_path / "mine.yaml"
     path.write_text(f"inherit: {experiment_path('faces')}\nmodel: {{depth: 3}}\n")

@@ -57,8 +57,8 @@ def test_sym_loss_wants_the_mirror_read_as_the_mirrored_viewpoint():
 
 def test_style_terms_are_mean_squared_differences():
     codes = torch.randn(2, 4)
-    assert style_loss(reading(VIEWS, codes), codes).item() == 0.0
-    assert style_loss(reading(VIEWS, codes), codes + 2.0).item() == 4.0
+    assert style_loss(reading(VIEWS, codes).style, codes).item() == 0.0
+    assert style_loss(reading(VIEWS, codes).style, codes + 2.0).item() == 4.0
     assert sym_style_loss(reading(VIEWS, codes), reading(VIEWS, codes - 1.0)).item() == 1.0
 
 

@@ -37,6 +37,7 @@ def synthesis_network_from(model) -> SynthesisNetwork:
         style_init_scale=model.style_init_scale,
         image_style_init_scale=model.image_style_init_scale,
         volume_size=model.volume_size,
+        image_styles=model.image_styles,
     )
 
 

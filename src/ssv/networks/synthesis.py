@@ -114,15 +114,34 @@ def _rotated_convs(in_channels: int, width: float) -> tuple[nn.Sequential, int]:
     return nn.Sequential(*stages), in_channels
 
 
+class PlainImageBlock(nn.Module):
+    """Bilinear x2 upsampling, then two 3x3 convolutions with LeakyReLU and no style: what it draws comes from the
+    rotated volume alone."""
+
+    def __init__(self, in_channels: int, out_channels: int):
+        super().__init__()
+        self.upsample = nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False)
+        self.convs = nn.Sequential(EqualConv2d(in_channels, out_channels, 3, padding=1), leaky_relu(),
+                                   EqualConv2d(out_channels, out_channels, 3, padding=1), leaky_relu())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.convs(self.upsample(x))
+
+
 def _image_blocks(
-    in_channels: int, volume_size: int, image_size: int, code_size: int, width: float, style_init_scale: float
+    in_channels: int, volume_size: int, image_size: int, code_size: int, width: float,
+    style_init_scale: float | None
 ) -> tuple[nn.ModuleList, int]:
-    """The styled 2D blocks from twice the volume size up to the image size, each after a bilinear x2 upsampling."""
+    """The 2D blocks from twice the volume size up to the image size, each after a bilinear x2 upsampling: styled,
+    or plain where ``style_init_scale`` is None."""
     blocks, resolution = nn.ModuleList(), volume_size
     while resolution < image_size:
         resolution *= 2
         out_channels = scaled_channels(_IMAGE_CHANNELS[resolution], width)
-        blocks.append(StyledBlock(in_channels, out_channels, code_size, EqualConv2d, "bilinear", style_init_scale))
+        blocks.append(
+            PlainImageBlock(in_channels, out_channels) if style_init_scale is None
+            else StyledBlock(in_channels, out_channels, code_size, EqualConv2d, "bilinear", style_init_scale)
+        )
         in_channels = out_channels
     return blocks, in_channels
 
@@ -131,6 +150,8 @@ class SynthesisNetwork(nn.Module):
     """S(z, v): images ``[B, 3, S, S]`` from codes z = (z1, z2) ``[B, 2 * code_size]`` and views ``[B, 3]``.
 
     z1 styles the 3D volume, z2 the 2D image blocks; both go through the same mapping network.
+    ``image_styles`` False leaves the 2D blocks unstyled and z2 unused: whatever differs between styles, colours
+    included, is then drawn in the volume and turns with it, instead of being painted onto the image after the turn.
     ``style_init_scale`` multiplies the AdaIN style weights at initialisation (1: the release); below 1, every
     style starts near the identity scale, so all styles turn their volumes alike from the first iteration.
     ``image_style_init_scale`` does the same for the 2D blocks alone (None: ``style_init_scale``): they style the
@@ -142,7 +163,7 @@ class SynthesisNetwork(nn.Module):
 
     def __init__(self, image_size: int = 128, code_size: int = 64, width: float = 1.0,
                  mapping_layers: int = 8, rotation_sampling: str = "nearest", style_init_scale: float = 1.0,
-                 volume_size: int = 16, image_style_init_scale: float | None = None):
+                 volume_size: int = 16, image_style_init_scale: float | None = None, image_styles: bool = True):
         super().__init__()
         if volume_size not in VOLUME_SIZES:
             raise ValueError(f"SynthesisNetwork supports volume sizes {VOLUME_SIZES}, got {volume_size}")
@@ -153,6 +174,7 @@ class SynthesisNetwork(nn.Module):
             raise ValueError(f"rotation_sampling must be one of {ROTATION_SAMPLING_MODES}, "
                              f"got {rotation_sampling!r}")
         self.code_size = code_size
+        self.image_styles = image_styles
         self.rotation_sampling = rotation_sampling
         self.mapping = MappingNetwork(code_size, mapping_layers)
         constant_channels = scaled_channels(_VOLUME_BLOCKS[0][1], width)
@@ -167,7 +189,7 @@ class SynthesisNetwork(nn.Module):
         if image_style_init_scale is None:
             image_style_init_scale = style_init_scale
         self.image_blocks, image_channels = _image_blocks(projection_channels, volume_size, image_size, code_size,
-                                                          width, image_style_init_scale)
+                                                          width, image_style_init_scale if image_styles else None)
         self.to_rgb = EqualConv2d(image_channels, 3, 1)
 
     def forward(self, z: torch.Tensor, view: torch.Tensor) -> torch.Tensor:
@@ -185,12 +207,21 @@ class SynthesisNetwork(nn.Module):
     def render(self, volume: torch.Tensor, z: torch.Tensor, view: torch.Tensor) -> torch.Tensor:
         """Images from pre-rotation volumes, the z2 half of ``z`` and viewpoints."""
         self._check_codes(z)
-        image_style = self.mapping(z[:, self.code_size:])
         x = self.rotated_convs(rotate_volume(volume, view, self.rotation_sampling))
         x = self.projection(x.flatten(1, 2))  # fold depth into channels: [B, C * D, H, W]
-        for block in self.image_blocks:
-            x = block(x, image_style)
+        if self.image_styles:
+            image_style = self.mapping(z[:, self.code_size:])
+            for block in self.image_blocks:
+                x = block(x, image_style)
+        else:
+            for block in self.image_blocks:
+                x = block(x)
         return self.to_rgb(x)
+
+    @property
+    def used_code_size(self) -> int:
+        """How many leading entries of z S reads: z1 and z2, or z1 alone without image styles."""
+        return 2 * self.code_size if self.image_styles else self.code_size
 
     def _check_codes(self, z: torch.Tensor) -> None:
         if z.dim() != 2 or z.shape[1] != 2 * self.code_size:

@@ -188,3 +188,25 @@ def test_image_style_init_scale_sets_the_2d_blocks_apart_from_the_3d_blocks():
     for (name, before), after in zip(plain.state_dict().items(), damped_3d.state_dict().values()):
         scale = 0.1 if name.startswith("volume_blocks.") and name.endswith("adain.style.weight") else 1.0
         torch.testing.assert_close(after, scale * before, msg=name)
+
+
+def test_without_image_styles_the_2d_blocks_are_plain_and_z2_takes_no_part():
+    network = SynthesisNetwork(image_size=64, code_size=16, width=0.125, mapping_layers=2, image_styles=False)
+    assert not any(isinstance(module, AdaptiveInstanceNorm) for module in network.image_blocks.modules())
+    assert [type(layer).__name__ for layer in network.image_blocks[0].convs] == [
+        "EqualConv2d", "LeakyReLU", "EqualConv2d", "LeakyReLU"]
+    assert network.used_code_size == 16
+    z, view = _codes(2, 16), torch.rand(2, 3)
+    other_z2 = torch.cat([z[:, :16], _codes(2, 8)], dim=1)
+    torch.testing.assert_close(network(z, view), network(other_z2, view))
+    other_z1 = torch.cat([-z[:, :16], z[:, 16:]], dim=1)
+    assert not torch.allclose(network(other_z1, view), network(z, view))
+
+
+def test_without_image_styles_every_parameter_gets_a_gradient():
+    network = SynthesisNetwork(image_size=64, code_size=16, width=0.125, mapping_layers=2, image_styles=False,
+                               rotation_sampling="bilinear")
+    images = network(_codes(2, 16), torch.rand(2, 3))
+    (images * torch.randn_like(images)).sum().backward()
+    for name, parameter in network.named_parameters():
+        assert parameter.grad is not None and parameter.grad.abs().sum() > 0, name
