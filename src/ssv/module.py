@@ -333,7 +333,8 @@ class SSVModule(pl.LightningModule):
         """Generative consistency: V recovers the style and viewpoint S was given."""
         terms = {}
         if self.enabled("style"):  # the part of z S reads: V cannot read an unused z2
-            used = self.generator.used_code_size
+            model = self.config.model
+            used = model.code_size * (2 if model.image_styles else 1)
             terms["style"] = losses.style_loss(output.style[:, :used], codes[:, :used])
         if self.enabled("view"):
             terms["view"] = losses.view_loss(output, views)

@@ -334,11 +334,10 @@ def test_the_image_blocks_style_scale_reaches_s_apart_from_the_volume_blocks(con
 
 def test_without_image_styles_l_z_reads_z1_alone_and_a_full_iteration_trains_both(config):
     model = SSVModule(to_container(config("model.image_styles=false")))
-    assert model.generator.used_code_size == model.config.model.code_size
     codes, views = model.sample_latents(2)
     reading = model.viewpoint_net(torch.zeros(2, 3, 64, 64))
-    z1_read = reading._replace(style=torch.cat([codes[:, :model.generator.used_code_size],
-                                                torch.randn_like(codes[:, model.generator.used_code_size:])], 1))
+    z1_read = reading._replace(style=torch.cat([codes[:, :model.config.model.code_size],
+                                                torch.randn_like(codes[:, model.config.model.code_size:])], 1))
     assert model.reconstruction_terms(z1_read, codes, views)["style"].item() == 0.0
     before_v, before_s = snapshot(model.viewpoint_net), snapshot(model.generator)
     fit_iterations(model)

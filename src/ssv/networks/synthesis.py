@@ -218,11 +218,6 @@ class SynthesisNetwork(nn.Module):
                 x = block(x)
         return self.to_rgb(x)
 
-    @property
-    def used_code_size(self) -> int:
-        """How many leading entries of z S reads: z1 and z2, or z1 alone without image styles."""
-        return 2 * self.code_size if self.image_styles else self.code_size
-
     def _check_codes(self, z: torch.Tensor) -> None:
         if z.dim() != 2 or z.shape[1] != 2 * self.code_size:
             raise ValueError(f"z must be [B, {2 * self.code_size}] (z1, z2), got {list(z.shape)}")

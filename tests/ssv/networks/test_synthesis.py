@@ -195,7 +195,6 @@ def test_without_image_styles_the_2d_blocks_are_plain_and_z2_takes_no_part():
     assert not any(isinstance(module, AdaptiveInstanceNorm) for module in network.image_blocks.modules())
     assert [type(layer).__name__ for layer in network.image_blocks[0].convs] == [
         "EqualConv2d", "LeakyReLU", "EqualConv2d", "LeakyReLU"]
-    assert network.used_code_size == 16
     z, view = _codes(2, 16), torch.rand(2, 3)
     other_z2 = torch.cat([z[:, :16], _codes(2, 8)], dim=1)
     torch.testing.assert_close(network(z, view), network(other_z2, view))
